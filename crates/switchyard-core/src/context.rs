@@ -1,0 +1,410 @@
+//! [`RequestContext`]: the one typed record each request carries through the stack.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::HeaderMap;
+
+use crate::error::Error;
+use crate::protocol::Endpoint;
+
+/// A request's id: 26 Crockford base32 characters, sortable by time (ULID layout).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// A new id for a request received at `now`.
+    pub fn generate(now: SystemTime) -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        static SEED: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let seed = *SEED.get_or_init(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u128(
+                now.duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_nanos(),
+            );
+            h.finish()
+        });
+        let ms = now
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        // 48 bits of time, then 80 bits: 16 of process seed and 64 of seed-mixed counter.
+        let rand = ((seed as u128 & 0xffff) << 64) | u128::from(seed.rotate_left(17) ^ n);
+        let value = (u128::from(ms & 0xffff_ffff_ffff) << 80) | rand;
+        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        let mut out = [0u8; 26];
+        for (i, slot) in out.iter_mut().enumerate() {
+            let shift = 125 - 5 * i as u32;
+            *slot = ALPHABET[((value >> shift) & 31) as usize];
+        }
+        RequestId(Arc::from(std::str::from_utf8(&out).unwrap_or("0")))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// Who the caller is; written by the auth layer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The id of the virtual key used (never the key itself).
+    pub key_id: Option<String>,
+    /// A label for logs and the console.
+    pub label: Option<String>,
+    /// The team the key belongs to.
+    pub team: Option<String>,
+    /// The project the key belongs to.
+    pub project: Option<String>,
+}
+
+/// Attribution the client declared with `x-source` / `x-project` headers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// `x-source`: the calling application or agent.
+    pub source: Option<String>,
+    /// `x-project`: the project the call is for.
+    pub project: Option<String>,
+}
+
+impl Attribution {
+    /// Reads `x-source` and `x-project` (trimmed, at most 128 bytes each).
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.len() <= 128)
+                .map(str::to_owned)
+        };
+        Attribution {
+            source: get("x-source"),
+            project: get("x-project"),
+        }
+    }
+}
+
+/// One place a request may be sent: a provider and the model name it knows.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Candidate {
+    /// The provider's id, as configured.
+    pub provider: Arc<str>,
+    /// The model name to send to that provider.
+    pub model: Arc<str>,
+}
+
+impl Candidate {
+    /// A candidate for `provider` serving `model`.
+    pub fn new(provider: impl Into<Arc<str>>, model: impl Into<Arc<str>>) -> Self {
+        Candidate {
+            provider: provider.into(),
+            model: model.into(),
+        }
+    }
+}
+
+/// What the route layer decided; written by the route layer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteDecision {
+    /// The model the client asked for.
+    pub requested_model: Arc<str>,
+    /// The rule (or provider glob) that matched, for journals and headers.
+    pub rule: Arc<str>,
+    /// Where to send the request, best first; never empty.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Token counts of one exchange, normalised across providers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens, cached ones included.
+    pub input_tokens: u64,
+    /// Completion tokens, reasoning ones included.
+    pub output_tokens: u64,
+    /// Prompt tokens read from the provider's cache.
+    pub cached_tokens: u64,
+    /// Completion tokens spent on reasoning.
+    pub reasoning_tokens: u64,
+    /// Whether the counts are estimates (the provider reported none).
+    pub estimated: bool,
+}
+
+/// One try at one candidate; recorded by the failover layer (or the provider set).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// Where it went.
+    pub candidate: Candidate,
+    /// The upstream's HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// The failure, if any (an error kind's name or the upstream error type).
+    pub error: Option<String>,
+    /// Time from sending to the answer's head (or the failure).
+    pub duration: Duration,
+}
+
+/// What inner layers learn about a request that outer layers read after the response.
+///
+/// Response extensions are not carried through axum, so this travels as a
+/// shared handle inside the [`RequestContext`]: the provider set, failover and
+/// usage layers fill it; the recorder reads it when the stream ends.
+#[derive(Debug, Default)]
+pub struct Exchange {
+    state: Mutex<ExchangeState>,
+}
+
+/// A snapshot of an [`Exchange`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExchangeState {
+    /// The candidate that produced the answer the client got.
+    pub served_by: Option<Candidate>,
+    /// Every attempt, in order.
+    pub attempts: Vec<Attempt>,
+    /// Token usage, once known.
+    pub usage: Option<Usage>,
+    /// Tags the response classifiers gave the answer.
+    pub response_tags: Vec<Arc<str>>,
+}
+
+impl Exchange {
+    fn lock(&self) -> MutexGuard<'_, ExchangeState> {
+        // A panic while holding this lock cannot leave the plain data inconsistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records an attempt; the last successful one is who served the request.
+    pub fn record_attempt(&self, attempt: Attempt) {
+        let mut s = self.lock();
+        if attempt.error.is_none() {
+            s.served_by = Some(attempt.candidate.clone());
+        }
+        s.attempts.push(attempt);
+    }
+
+    /// Sets the usage of the answer.
+    pub fn set_usage(&self, usage: Usage) {
+        self.lock().usage = Some(usage);
+    }
+
+    /// Adds a response tag.
+    pub fn add_response_tag(&self, tag: impl Into<Arc<str>>) {
+        self.lock().response_tags.push(tag.into());
+    }
+
+    /// How many attempts were made.
+    pub fn attempt_count(&self) -> usize {
+        self.lock().attempts.len()
+    }
+
+    /// A copy of everything recorded so far.
+    pub fn snapshot(&self) -> ExchangeState {
+        self.lock().clone()
+    }
+}
+
+/// The per-request record, in the request extensions; inserted by [`ParseLayer`](crate::ParseLayer).
+///
+/// Each field has one writer: parse (id, timing, endpoint, attribution), auth
+/// (identity), classify (tags), route (decision), failover (target). Readers
+/// get typed accessors; a field a layer needs but no layer wrote is a loud
+/// internal error (a 500 naming the missing layer), never a panic.
+/// Cloning shares the [`Exchange`] handle, so every attempt of a retried
+/// request reports into the same record.
+#[derive(Clone, Debug)]
+pub struct RequestContext {
+    id: RequestId,
+    received_at: SystemTime,
+    started: Instant,
+    endpoint: Endpoint,
+    attribution: Attribution,
+    identity: Option<Arc<Identity>>,
+    tags: Vec<Arc<str>>,
+    route: Option<Arc<RouteDecision>>,
+    target: Option<Candidate>,
+    exchange: Arc<Exchange>,
+}
+
+impl RequestContext {
+    /// A fresh context for a request to `endpoint` received now.
+    pub fn new(endpoint: Endpoint) -> Self {
+        let received_at = SystemTime::now();
+        RequestContext {
+            id: RequestId::generate(received_at),
+            received_at,
+            started: Instant::now(),
+            endpoint,
+            attribution: Attribution::default(),
+            identity: None,
+            tags: Vec::new(),
+            route: None,
+            target: None,
+            exchange: Arc::default(),
+        }
+    }
+
+    /// Sets the attribution headers' values (parse layer).
+    pub fn with_attribution(mut self, attribution: Attribution) -> Self {
+        self.attribution = attribution;
+        self
+    }
+
+    /// The request id.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// Wall-clock time the request was received.
+    pub fn received_at(&self) -> SystemTime {
+        self.received_at
+    }
+
+    /// Monotonic time the request was received.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// The endpoint called.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// `x-source` / `x-project` as the client sent them.
+    pub fn attribution(&self) -> &Attribution {
+        &self.attribution
+    }
+
+    /// The caller, if an auth layer ran.
+    pub fn identity(&self) -> Option<&Identity> {
+        self.identity.as_deref()
+    }
+
+    /// Sets the caller (auth layer).
+    pub fn set_identity(&mut self, identity: Identity) {
+        self.identity = Some(Arc::new(identity));
+    }
+
+    /// The request's tags (empty if no classifier ran).
+    pub fn tags(&self) -> &[Arc<str>] {
+        &self.tags
+    }
+
+    /// Adds a tag (classify layer); duplicates are ignored.
+    pub fn add_tag(&mut self, tag: impl Into<Arc<str>>) {
+        let tag = tag.into();
+        if !self.tags.contains(&tag) {
+            self.tags.push(tag);
+        }
+    }
+
+    /// The route decision, or an internal error if no route layer ran.
+    pub fn route(&self) -> Result<&RouteDecision, Error> {
+        self.route
+            .as_deref()
+            .ok_or_else(|| Error::internal("no route decision: is a RouteLayer in the stack?"))
+    }
+
+    /// Sets the route decision (route layer).
+    pub fn set_route(&mut self, decision: RouteDecision) {
+        self.route = Some(Arc::new(decision));
+    }
+
+    /// The candidate this attempt goes to: the one failover picked, else the route's first.
+    pub fn target(&self) -> Result<&Candidate, Error> {
+        if let Some(t) = &self.target {
+            return Ok(t);
+        }
+        self.route()?
+            .candidates
+            .first()
+            .ok_or_else(|| Error::unavailable("the route decision has no candidates"))
+    }
+
+    /// Points this attempt at a candidate (failover layer).
+    pub fn set_target(&mut self, candidate: Candidate) {
+        self.target = Some(candidate);
+    }
+
+    /// The shared handle inner layers fill and outer layers read after the response.
+    pub fn exchange(&self) -> &Arc<Exchange> {
+        &self.exchange
+    }
+
+    /// Time since the request was received.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_sortable() {
+        let t = SystemTime::now();
+        let a = RequestId::generate(t);
+        let b = RequestId::generate(t + Duration::from_millis(1));
+        assert_eq!(a.as_str().len(), 26);
+        assert_ne!(a, RequestId::generate(t));
+        assert!(a < b, "{a} < {b}");
+    }
+
+    #[test]
+    fn missing_route_is_an_internal_error_not_a_panic() {
+        let ctx = RequestContext::new(Endpoint::ChatCompletions);
+        let e = ctx.target().unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Internal);
+        assert_eq!(e.to_rejection().status(), 500);
+    }
+
+    #[test]
+    fn clones_share_the_exchange() {
+        let mut ctx = RequestContext::new(Endpoint::ChatCompletions);
+        ctx.set_route(RouteDecision {
+            requested_model: "m".into(),
+            rule: "p".into(),
+            candidates: vec![Candidate::new("a", "m"), Candidate::new("b", "m")],
+        });
+        assert_eq!(ctx.target().unwrap().provider.as_ref(), "a");
+        let mut attempt = ctx.clone();
+        attempt.set_target(Candidate::new("b", "m"));
+        attempt.exchange().record_attempt(Attempt {
+            candidate: attempt.target().unwrap().clone(),
+            status: Some(200),
+            error: None,
+            duration: Duration::from_millis(3),
+        });
+        let s = ctx.exchange().snapshot();
+        assert_eq!(s.served_by.unwrap().provider.as_ref(), "b");
+        assert_eq!(s.attempts.len(), 1);
+    }
+
+    #[test]
+    fn attribution_from_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-source", " cli ".parse().unwrap());
+        h.insert("x-project", "".parse().unwrap());
+        let a = Attribution::from_headers(&h);
+        assert_eq!(a.source.as_deref(), Some("cli"));
+        assert_eq!(a.project, None);
+    }
+}

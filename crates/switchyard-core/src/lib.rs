@@ -1,0 +1,49 @@
+//! Core types of the Switchyard LLM gateway, shared by every layer crate.
+//!
+//! - [`ParseLayer`] reads a request body once and inserts a [`ParsedRequest`]
+//!   (client protocol, raw `Bytes`, lazily parsed JSON) and a [`RequestContext`]
+//!   (id, timing, attribution, identity, tags, route decision, and the shared
+//!   [`Exchange`] handle that outer layers read after the response).
+//! - [`CatchLayer`] is the edge: it turns any [`Error`] into a `gateway_error`
+//!   response in the client's protocol, so the stack's error is `Infallible`.
+//! - [`Rejection`] builds refusals (400, 401, 404, 413, 429 ...) in the
+//!   client's own error shape.
+//! - [`SseParser`] parses event streams incrementally, for observers that
+//!   look at frames as they pass.
+//! - [`Body`] is the type-erased streaming response body providers answer with.
+//!
+//! Layer crates depend on this crate and never on each other.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod body;
+mod catch;
+mod context;
+mod error;
+mod ext;
+mod parse;
+mod parsed;
+mod protocol;
+mod sse;
+
+pub use body::{Body, BoxError};
+pub use catch::{Catch, CatchFuture, CatchLayer};
+pub use context::{
+    Attempt, Attribution, Candidate, Exchange, ExchangeState, Identity, RequestContext, RequestId,
+    RouteDecision, Usage,
+};
+pub use error::{Error, ErrorKind, ErrorType, Rejection};
+pub use ext::RequestExt;
+pub use parse::{Parse, ParseLayer, ResponseFuture};
+pub use parsed::ParsedRequest;
+pub use protocol::{Endpoint, Protocol};
+pub use sse::{SseEvent, SseParser};
+
+/// Response header carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";
+/// Response header naming the provider that served the request.
+pub const PROVIDER_HEADER: &str = "x-switchyard-provider";
+/// Response header naming the model sent to the provider.
+pub const MODEL_HEADER: &str = "x-switchyard-model";
+/// Response header counting the attempts made.
+pub const ATTEMPTS_HEADER: &str = "x-switchyard-attempts";

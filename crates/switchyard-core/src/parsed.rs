@@ -1,0 +1,264 @@
+//! [`ParsedRequest`]: the request body, read once, parsed at most once.
+
+use std::borrow::Cow;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::Rejection;
+use crate::protocol::{Endpoint, Protocol};
+
+/// The fields every layer needs, read in the one pass that also validates the JSON.
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    stream: Option<bool>,
+}
+
+/// The request body, read once by [`ParseLayer`](crate::ParseLayer).
+///
+/// It holds the raw `Bytes`, the model and `stream` flag (read when the body
+/// is validated), and the full JSON tree, parsed lazily and at most once.
+/// A layer that changes the body edits a copy through [`json_mut`](Self::json_mut),
+/// which marks the request dirty; [`body`](Self::body) then serialises once.
+/// An unchanged body is forwarded byte for byte.
+///
+/// Cloning is cheap (the bytes and the parsed tree are shared), so a retry or a
+/// failover replays the request for free; edits are per clone.
+///
+/// ```
+/// use bytes::Bytes;
+/// use switchyard_core::{Endpoint, ParsedRequest};
+/// let raw = Bytes::from_static(br#"{"model":"gpt-4o","messages":[],"x":1}"#);
+/// let mut req = ParsedRequest::parse(Endpoint::ChatCompletions, raw.clone()).unwrap();
+/// assert_eq!(req.model(), Some("gpt-4o"));
+/// assert_eq!(req.body(), raw); // untouched: the very same bytes
+/// req.set_model("gpt-4o-mini").unwrap();
+/// assert_eq!(req.body(), Bytes::from_static(br#"{"model":"gpt-4o-mini","messages":[],"x":1}"#));
+/// ```
+#[derive(Clone, Debug)]
+pub struct ParsedRequest {
+    endpoint: Endpoint,
+    raw: Bytes,
+    model: Option<Arc<str>>,
+    stream: bool,
+    original: Arc<OnceLock<Value>>,
+    edited: Option<Value>,
+}
+
+impl ParsedRequest {
+    /// Validates `raw` as a JSON object and reads `model` and `stream` from it.
+    ///
+    /// The error is a 400 naming the problem (line and column, or the field).
+    pub fn parse(endpoint: Endpoint, raw: Bytes) -> Result<Self, Rejection> {
+        let peek: Peek<'_> = serde_json::from_slice(&raw).map_err(|e| body_error(&raw, &e))?;
+        let model = peek.model.map(|m| Arc::<str>::from(m.as_ref()));
+        Ok(ParsedRequest {
+            endpoint,
+            model,
+            stream: peek.stream.unwrap_or(false),
+            raw,
+            original: Arc::default(),
+            edited: None,
+        })
+    }
+
+    /// A request without a body (`GET /v1/models`).
+    pub fn empty(endpoint: Endpoint) -> Self {
+        ParsedRequest {
+            endpoint,
+            raw: Bytes::new(),
+            model: None,
+            stream: false,
+            original: Arc::default(),
+            edited: None,
+        }
+    }
+
+    /// The endpoint the client called.
+    pub fn endpoint(&self) -> Endpoint {
+        self.endpoint
+    }
+
+    /// The client's protocol family.
+    pub fn protocol(&self) -> Protocol {
+        self.endpoint.protocol()
+    }
+
+    /// The body exactly as the client sent it.
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+
+    /// The `model` field, as it stands now (after any edit).
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// The `model` field as a shared string.
+    pub fn model_arc(&self) -> Option<&Arc<str>> {
+        self.model.as_ref()
+    }
+
+    /// Whether the client asked for a streamed answer (`"stream": true`).
+    pub fn is_stream(&self) -> bool {
+        self.stream
+    }
+
+    /// Whether a layer has changed the body.
+    pub fn is_dirty(&self) -> bool {
+        self.edited.is_some()
+    }
+
+    /// The JSON tree (the edited one if the body changed), parsed on first use.
+    pub fn json(&self) -> &Value {
+        match &self.edited {
+            Some(v) => v,
+            None => self.original(),
+        }
+    }
+
+    fn original(&self) -> &Value {
+        self.original.get_or_init(|| {
+            if self.raw.is_empty() {
+                return Value::Object(Default::default());
+            }
+            // `parse` validated the bytes; a failure here is only serde_json's
+            // own limits, and an empty object is the honest reading then.
+            serde_json::from_slice(&self.raw).unwrap_or_else(|e| {
+                tracing::debug!(error = %e, "request body re-parse failed");
+                Value::Object(Default::default())
+            })
+        })
+    }
+
+    /// A mutable JSON tree; marks the request dirty.
+    pub fn json_mut(&mut self) -> &mut Value {
+        if self.edited.is_none() {
+            self.edited = Some(self.original().clone());
+        }
+        self.edited.get_or_insert_with(Value::default)
+    }
+
+    /// Sets `model`; a no-op (the body stays untouched) when it is already that.
+    pub fn set_model(&mut self, model: &str) -> Result<(), Rejection> {
+        if self.model.as_deref() == Some(model) {
+            return Ok(());
+        }
+        let Value::Object(map) = self.json_mut() else {
+            return Err(Rejection::bad_request("request body must be a JSON object"));
+        };
+        map.insert("model".to_owned(), Value::String(model.to_owned()));
+        self.model = Some(Arc::from(model));
+        Ok(())
+    }
+
+    /// The body to forward: the raw bytes if untouched, else the edited tree serialised.
+    pub fn body(&self) -> Bytes {
+        match &self.edited {
+            None => self.raw.clone(),
+            Some(v) => match serde_json::to_vec(v) {
+                Ok(buf) => Bytes::from(buf),
+                // A `Value` always serialises; keep the original rather than panic.
+                Err(_) => self.raw.clone(),
+            },
+        }
+    }
+}
+
+fn body_error(raw: &[u8], e: &serde_json::Error) -> Rejection {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Rejection::bad_request("request body is empty; expected a JSON object");
+    }
+    if !e.is_data() {
+        return Rejection::bad_request(format!("request body is not valid JSON: {e}"));
+    }
+    // Valid JSON of the wrong shape: the slow path names the field at fault.
+    let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(raw) else {
+        return Rejection::bad_request("request body must be a JSON object");
+    };
+    let wrong = |field: &str, ok: fn(&Value) -> bool| {
+        map.get(field).is_some_and(|v| !v.is_null() && !ok(v))
+    };
+    if wrong("model", Value::is_string) {
+        Rejection::bad_request("invalid type for `model`: expected a string").param("model")
+    } else if wrong("stream", Value::is_boolean) {
+        Rejection::bad_request("invalid type for `stream`: expected a boolean").param("stream")
+    } else {
+        Rejection::bad_request(format!("invalid request body: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &'static str) -> Result<ParsedRequest, Rejection> {
+        ParsedRequest::parse(Endpoint::ChatCompletions, Bytes::from_static(s.as_bytes()))
+    }
+
+    #[test]
+    fn reads_model_and_stream() {
+        let p = parse(r#"{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"m"}"#)
+            .unwrap();
+        assert_eq!(p.model(), Some("m"));
+        assert!(p.is_stream());
+        assert!(!p.is_dirty());
+        assert_eq!(p.json()["messages"][0]["content"], "hi");
+    }
+
+    #[test]
+    fn escaped_model_is_decoded() {
+        let p = parse(r#"{"model":"a\u002fb"}"#).unwrap();
+        assert_eq!(p.model(), Some("a/b"));
+    }
+
+    #[test]
+    fn malformed_json_names_the_problem() {
+        let e = parse(r#"{"model": "m", "messages": [}"#).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.message().contains("not valid JSON"), "{}", e.message());
+        assert!(e.message().contains("column"), "{}", e.message());
+        let e = parse("").unwrap_err();
+        assert!(e.message().contains("empty"));
+        let e = parse("[1,2]").unwrap_err();
+        assert_eq!(e.message(), "request body must be a JSON object");
+        let e = parse(r#"{"model": 5}"#).unwrap_err();
+        assert!(e.message().contains("`model`"), "{}", e.message());
+        let v = e.to_json(Protocol::OpenAi);
+        assert_eq!(v["error"]["param"], "model");
+        let e = parse(r#"{"model": "m", "stream": "yes"}"#).unwrap_err();
+        assert_eq!(e.to_json(Protocol::OpenAi)["error"]["param"], "stream");
+        let e = parse(r#"{"model": "m"} trailing"#).unwrap_err();
+        assert!(e.message().contains("not valid JSON"), "{}", e.message());
+    }
+
+    #[test]
+    fn set_same_model_keeps_bytes() {
+        let raw = r#"{ "model" : "m",   "z": 1, "a": 2 }"#;
+        let mut p = parse(raw).unwrap();
+        p.set_model("m").unwrap();
+        assert!(!p.is_dirty());
+        assert_eq!(p.body(), raw.as_bytes());
+        p.set_model("n").unwrap();
+        assert!(p.is_dirty());
+        // key order survives the edit
+        assert_eq!(&p.body()[..], br#"{"model":"n","z":1,"a":2}"#);
+        assert_eq!(p.model(), Some("n"));
+    }
+
+    #[test]
+    fn clones_share_the_parse_but_not_edits() {
+        let p = parse(r#"{"model":"m"}"#).unwrap();
+        let _ = p.json();
+        let mut q = p.clone();
+        q.json_mut()["temperature"] = 1.into();
+        assert!(p.json().get("temperature").is_none());
+        assert_eq!(q.json()["temperature"], 1);
+        assert!(Arc::ptr_eq(&p.original, &q.original));
+    }
+}
