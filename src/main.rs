@@ -1,1 +1,138 @@
-fn main() {}
+//! The `switchyard` binary: loads the configuration, assembles the default stack, serves.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use switchyard::app::Gateway;
+use switchyard::config::{self, Config, Overrides};
+
+/// Switchyard: an LLM gateway. Point OpenAI or Anthropic clients at it.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// TOML config file (default: `switchyard.toml` if present, else providers from env).
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Address to listen on, host:port (overrides `listen`).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Port to listen on (0 = any free port), keeping the configured host.
+    #[arg(long)]
+    port: Option<u16>,
+    /// Host or IP to listen on, keeping the configured port.
+    #[arg(long)]
+    bind: Option<String>,
+    /// Seconds to wait for a provider's first byte (overrides `backend_timeout_secs`).
+    #[arg(long)]
+    backend_timeout_secs: Option<f64>,
+    /// Validate the configuration and exit.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let overrides = Overrides {
+        config: cli.config,
+        listen: cli.listen,
+        port: cli.port,
+        bind: cli.bind,
+        backend_timeout_secs: cli.backend_timeout_secs,
+    };
+    let (config, source) = match Config::load(&overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Build everything a start would build, so `--check` refuses what a start would.
+    let gateway = match Gateway::new(&config) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("switchyard: {}: {e}", config::describe(&source));
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check {
+        println!(
+            "configuration OK ({}): {} provider(s)",
+            config::describe(&source),
+            config.providers.len()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("switchyard: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(gateway, config, source)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result<(), String> {
+    tracing::info!(config = %config::describe(&source), "configuration loaded");
+    if config.providers.is_empty() {
+        tracing::warn!("no providers configured: every model request will get a 404");
+    }
+    for p in &config.providers {
+        tracing::info!(
+            id = %p.id,
+            kind = p.kind.as_str(),
+            base_url = p.base_url.as_deref().unwrap_or("-"),
+            models = ?p.models,
+            "provider"
+        );
+    }
+    if source == config::Source::Environment {
+        tracing::warn!(
+            "no config file: serving {} from the environment (see config/demo.toml for a full example)",
+            config
+                .providers
+                .first()
+                .and_then(|p| p.base_url.as_deref())
+                .unwrap_or("nothing")
+        );
+    }
+    let listener = switchyard::server::bind(&config.listen).await?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("reading the bound address: {e}"))?;
+    let discovery = gateway.spawn_discovery();
+    tracing::info!(%addr, "listening");
+    // A machine-readable line on stdout: scripts and tests wait for it.
+    println!("switchyard listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let result = switchyard::server::serve(
+        listener,
+        gateway.router(),
+        switchyard::server::shutdown_signal(),
+        grace,
+    )
+    .await;
+    discovery.abort();
+    tracing::info!("stopped");
+    result.map_err(|e| format!("server error: {e}"))
+}

@@ -21,6 +21,7 @@ mod catch;
 mod context;
 mod error;
 mod ext;
+mod future;
 mod parse;
 mod parsed;
 mod protocol;
@@ -34,6 +35,7 @@ pub use context::{
 };
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
+pub use future::LayerFuture;
 pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;
 pub use protocol::{Endpoint, Protocol};

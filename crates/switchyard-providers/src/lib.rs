@@ -1,1 +1,44 @@
-//! placeholder
+//! Provider services of the Switchyard LLM gateway: the bottom of the stack.
+//!
+//! Each provider is a `tower::Service<http::Request<B>>` answering
+//! `http::Response<switchyard_core::Body>`. It reads the [`ParsedRequest`] and
+//! [`RequestContext`] that `ParseLayer` put in the request extensions, sends
+//! the body to the candidate the route (or failover) layer picked, and streams
+//! the answer back frame by frame.
+//!
+//! - [`OpenAi`]: any OpenAI-compatible server, over a shared [`reqwest::Client`]
+//!   built by [`http_client`]. An unchanged body is forwarded byte for byte;
+//!   the first body frame is the commit point (see [`OpenAiConfig::first_byte_timeout`]).
+//! - [`Mock`]: a built-in provider answering in the OpenAI format with no
+//!   network, deterministic, with streaming, embeddings and error injection.
+//! - [`ProviderSet`]: the dispatcher that sends each attempt to the provider its
+//!   target candidate names, records the [`Attempt`], and tags the response with
+//!   the provider and model headers.
+//!
+//! # Behavior
+//!
+//! - Rejections (an endpoint the provider does not serve, a body the mock cannot
+//!   read) are responses in the client's protocol, not errors.
+//! - Upstream HTTP errors (4xx, 5xx) are passed through with their status,
+//!   headers (`Retry-After` included) and body.
+//! - Infrastructure failures (connect, timeout before the first body frame) are
+//!   [`switchyard_core::Error`]s with the matching kind, so failover can retry them.
+//! - Secrets (API keys) never appear in messages, errors or `Debug` output.
+//!
+//! [`ParsedRequest`]: switchyard_core::ParsedRequest
+//! [`RequestContext`]: switchyard_core::RequestContext
+//! [`Attempt`]: switchyard_core::Attempt
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod client;
+mod forward;
+pub mod mock;
+mod openai;
+mod request;
+pub mod set;
+
+pub use client::{ClientOptions, http_client};
+pub use mock::{Mock, MockConfig};
+pub use openai::{OpenAi, OpenAiConfig};
+pub use set::ProviderSet;

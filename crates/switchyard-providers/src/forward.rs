@@ -1,0 +1,187 @@
+//! Forwarding over HTTP: upstream request headers, the first-byte commit point,
+//! the committed response body, and reqwest error mapping.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use pin_project_lite::pin_project;
+use switchyard_core::{Body, BoxError, Error};
+
+/// Response headers that describe one connection, not the message.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+];
+
+/// The headers sent upstream, built fresh: nothing of the client's leaks by default.
+///
+/// `content-type` when there is a body; the client's `accept`; `auth` if set,
+/// else the client's own `authorization` (bring your own key); then `extra`,
+/// which replaces any header of the same name.
+pub(crate) fn upstream_headers(
+    client: &HeaderMap,
+    auth: Option<&HeaderValue>,
+    extra: &[(HeaderName, HeaderValue)],
+    has_body: bool,
+) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(3 + extra.len());
+    if has_body {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    if let Some(accept) = client.get(ACCEPT) {
+        headers.insert(ACCEPT, accept.clone());
+    }
+    if let Some(auth) = auth.or_else(|| client.get(AUTHORIZATION)) {
+        let mut auth = auth.clone();
+        auth.set_sensitive(true);
+        headers.insert(AUTHORIZATION, auth);
+    }
+    for (name, _) in extra {
+        headers.remove(name);
+    }
+    for (name, value) in extra {
+        headers.append(name.clone(), value.clone());
+    }
+    headers
+}
+
+/// Removes hop-by-hop headers, including any the `Connection` header names.
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(CONNECTION) {
+        let listed: Vec<HeaderName> = headers
+            .get_all(CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in listed {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+}
+
+/// Sends `request` and waits for the first frame of the answer's body, all
+/// within `first_byte_timeout`: the commit point.
+///
+/// The response returned yields that frame, then the rest of the upstream
+/// body as it arrives. Dropping the future or the body drops the upstream
+/// request, which closes its connection.
+pub(crate) async fn send(
+    client: reqwest::Client,
+    request: reqwest::Request,
+    id: std::sync::Arc<str>,
+    first_byte_timeout: Duration,
+) -> Result<Response<Body>, Error> {
+    let attempt = async {
+        let res = client
+            .execute(request)
+            .await
+            .map_err(|e| request_error(&id, e))?;
+        let (parts, mut body) = Response::<reqwest::Body>::from(res).into_parts();
+        let first = body
+            .frame()
+            .await
+            .transpose()
+            .map_err(|e| request_error(&id, e))?;
+        Ok::<_, Error>((parts, first, body))
+    };
+    let (parts, first, rest) = tokio::time::timeout(first_byte_timeout, attempt)
+        .await
+        .map_err(|_| {
+            Error::timeout(format!(
+                "upstream `{id}` sent no response within {}s",
+                first_byte_timeout.as_secs_f64()
+            ))
+        })??;
+    let body = match first {
+        Some(first) => Body::new(Committed {
+            first: Some(first),
+            rest,
+        }),
+        None => Body::empty(),
+    };
+    let mut res = Response::new(body);
+    *res.status_mut() = parts.status;
+    *res.headers_mut() = parts.headers;
+    strip_hop_by_hop(res.headers_mut());
+    Ok(res)
+}
+
+/// Maps a reqwest failure to the core error kind; the message names the
+/// provider, never its URL or key.
+pub(crate) fn request_error(id: &str, e: reqwest::Error) -> Error {
+    let e = e.without_url();
+    let error = if e.is_timeout() && e.is_connect() {
+        Error::timeout(format!("timed out connecting to upstream `{id}`"))
+    } else if e.is_timeout() {
+        Error::timeout(format!("upstream `{id}` timed out"))
+    } else if e.is_connect() {
+        Error::connect(format!("could not connect to upstream `{id}`"))
+    } else if e.is_body() || e.is_decode() {
+        Error::upstream(format!("upstream `{id}` broke off its response"))
+    } else {
+        Error::upstream(format!("the request to upstream `{id}` failed"))
+    };
+    error.with_source(e)
+}
+
+pin_project! {
+    /// An upstream body whose first frame was read at the commit point.
+    struct Committed {
+        first: Option<Frame<Bytes>>,
+        #[pin]
+        rest: reqwest::Body,
+    }
+}
+
+impl http_body::Body for Committed {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
+        this.rest
+            .poll_frame(cx)
+            .map_err(|e| BoxError::from(e.without_url()))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.first.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let rest = self.rest.size_hint();
+        let first = self
+            .first
+            .as_ref()
+            .and_then(Frame::data_ref)
+            .map_or(0, |d| d.len() as u64);
+        let mut hint = SizeHint::new();
+        hint.set_lower(rest.lower() + first);
+        if let Some(upper) = rest.upper() {
+            hint.set_upper(upper + first);
+        }
+        hint
+    }
+}

@@ -1,0 +1,259 @@
+//! Assembles the default stack and the HTTP surface of the binary.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde_json::json;
+use switchyard_core::{CatchLayer, Endpoint, ErrorType, ParseLayer, Protocol, Rejection};
+use switchyard_providers::{
+    ClientOptions, Mock, MockConfig, OpenAi, OpenAiConfig, ProviderSet, http_client,
+};
+use switchyard_route::{ModelDirectory, RouteLayer, RouteTable};
+use tower::ServiceBuilder;
+
+use crate::config::{Config, ProviderConfig, ProviderKind};
+
+/// The assembled gateway: the axum router and what its background tasks need.
+pub struct Gateway {
+    router: Router,
+    state: Arc<AppState>,
+}
+
+struct AppState {
+    started: Instant,
+    table: Arc<RouteTable>,
+    discoverable: Vec<OpenAi>,
+    discovery_interval: Duration,
+    providers: Vec<ProviderSummary>,
+}
+
+struct ProviderSummary {
+    id: String,
+    kind: ProviderKind,
+    base_url: Option<String>,
+    patterns: Vec<String>,
+}
+
+impl Gateway {
+    /// Builds providers, the route table and the default stack from `config`.
+    pub fn new(config: &Config) -> Result<Gateway, String> {
+        let client = http_client(&ClientOptions {
+            connect_timeout: Duration::from_secs_f64(config.connect_timeout_secs),
+            ..ClientOptions::default()
+        })
+        .map_err(|e| format!("building the HTTP client: {e}"))?;
+        let directory = ModelDirectory::new();
+        let mut table = RouteTable::builder().directory(directory);
+        let mut set = ProviderSet::<axum::body::Body>::new();
+        let mut discoverable = Vec::new();
+        for p in &config.providers {
+            match p.kind {
+                ProviderKind::Openai => {
+                    let provider = OpenAi::new(openai_config(config, p)?, client.clone());
+                    if p.discovers() {
+                        table = table.discovered_provider(&p.id, p.models.clone());
+                        discoverable.push(provider.clone());
+                    } else {
+                        table = table.provider(&p.id, p.models.clone());
+                    }
+                    set = set.with(p.id.as_str(), provider);
+                }
+                ProviderKind::Mock => {
+                    let defaults = MockConfig::default();
+                    let concrete: Vec<String> = p
+                        .models
+                        .iter()
+                        .filter(|m| !m.contains(['*', '?', '[', '{']))
+                        .cloned()
+                        .collect();
+                    let mock = Mock::new(MockConfig {
+                        id: p.id.clone(),
+                        models: if p.models.is_empty() {
+                            defaults.models.clone()
+                        } else {
+                            concrete
+                        },
+                        chunk_delay: p
+                            .chunk_delay_ms
+                            .map(Duration::from_millis)
+                            .unwrap_or(defaults.chunk_delay),
+                        error_status: p.error_status,
+                        error_every: p.error_every.unwrap_or(0),
+                        embedding_dims: p.embedding_dims.unwrap_or(defaults.embedding_dims),
+                    });
+                    let patterns = if p.models.is_empty() {
+                        defaults.models
+                    } else {
+                        p.models.clone()
+                    };
+                    table = table.provider(&p.id, patterns);
+                    set = set.with(p.id.as_str(), mock);
+                }
+            }
+        }
+        let table = Arc::new(table.build().map_err(|e| e.to_string())?);
+        let stack = ServiceBuilder::new()
+            .layer(CatchLayer::new())
+            .layer(ParseLayer::new().limit(config.body_limit_bytes))
+            .layer(RouteLayer::new(table.clone()))
+            .service(set);
+        let state = Arc::new(AppState {
+            started: Instant::now(),
+            table,
+            discoverable,
+            discovery_interval: Duration::from_secs(config.discovery_interval_secs.max(1)),
+            providers: config
+                .providers
+                .iter()
+                .map(|p| ProviderSummary {
+                    id: p.id.clone(),
+                    kind: p.kind,
+                    base_url: p.base_url.clone(),
+                    patterns: p.models.clone(),
+                })
+                .collect(),
+        });
+        let mut router = Router::new();
+        for e in [
+            Endpoint::ChatCompletions,
+            Endpoint::Completions,
+            Endpoint::Embeddings,
+        ] {
+            router = router.route_service(e.path(), stack.clone());
+        }
+        let router = router
+            .route("/v1/models", get(list_models))
+            .route("/health", get(health))
+            .fallback(not_found)
+            .with_state(state.clone())
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                panic_response,
+            ));
+        Ok(Gateway { router, state })
+    }
+
+    /// The router serving the whole HTTP surface.
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
+    /// Refreshes discovered models now, then every `discovery_interval_secs`, until dropped.
+    pub fn spawn_discovery(&self) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            loop {
+                refresh_all(&state, Duration::ZERO).await;
+                tokio::time::sleep(state.discovery_interval).await;
+            }
+        })
+    }
+}
+
+fn openai_config(config: &Config, p: &ProviderConfig) -> Result<OpenAiConfig, String> {
+    let mut headers = Vec::with_capacity(p.headers.len());
+    for (k, v) in &p.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("provider `{}`: invalid header name `{k}`", p.id))?;
+        let mut value = HeaderValue::from_str(v)
+            .map_err(|_| format!("provider `{}`: invalid value for header `{k}`", p.id))?;
+        value.set_sensitive(true);
+        headers.push((name, value));
+    }
+    Ok(OpenAiConfig {
+        id: p.id.clone(),
+        base_url: p.base_url.clone().unwrap_or_default(),
+        api_key: p.api_key.as_ref().map(|k| k.expose().to_owned()),
+        headers,
+        first_byte_timeout: Duration::from_secs_f64(
+            p.timeout_secs.unwrap_or(config.backend_timeout_secs),
+        ),
+    })
+}
+
+/// Refreshes every discoverable provider last refreshed more than `max_age` ago.
+async fn refresh_all(state: &AppState, max_age: Duration) {
+    let stale = state.discoverable.iter().filter(|p| {
+        state
+            .table
+            .directory()
+            .refreshed(p.id())
+            .is_none_or(|t| max_age.is_zero() || t.elapsed() > max_age)
+    });
+    let refreshes = stale.map(|p| async move {
+        match tokio::time::timeout(Duration::from_secs(10), p.list_models()).await {
+            Ok(Ok(models)) => {
+                tracing::debug!(provider = p.id(), count = models.len(), "discovered models");
+                state.table.directory().set(p.id(), models);
+            }
+            Ok(Err(e)) => tracing::warn!(provider = p.id(), error = %e, "model discovery failed"),
+            Err(_) => tracing::warn!(provider = p.id(), "model discovery timed out"),
+        }
+    });
+    futures_util::future::join_all(refreshes).await;
+}
+
+async fn list_models(State(state): State<Arc<AppState>>) -> Response {
+    refresh_all(&state, state.discovery_interval).await;
+    let data: Vec<_> = state
+        .table
+        .models()
+        .into_iter()
+        .map(|(provider, model)| {
+            json!({"id": &*model, "object": "model", "created": 0, "owned_by": &*provider})
+        })
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let providers: Vec<_> = state
+        .providers
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id,
+                "kind": p.kind.as_str(),
+                "base_url": p.base_url,
+                "models": p.patterns,
+                "discovered": state.table.directory().get(&p.id).len(),
+            })
+        })
+        .collect();
+    axum::Json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "uptime_secs": state.started.elapsed().as_secs(),
+        "providers": providers,
+    }))
+    .into_response()
+}
+
+async fn not_found(req: http::Request<axum::body::Body>) -> Response {
+    let protocol = if req.uri().path().starts_with("/v1/messages") {
+        Protocol::Anthropic
+    } else {
+        Protocol::OpenAi
+    };
+    let msg = format!("no route for {} {}", req.method(), req.uri().path());
+    Rejection::new(StatusCode::NOT_FOUND, ErrorType::NotFound, msg)
+        .code("unknown_url")
+        .into_response(protocol)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> http::Response<String> {
+    tracing::error!("a request handler panicked");
+    let r = switchyard_core::Error::internal("internal error in the gateway").to_rejection();
+    let body = r.to_json(Protocol::OpenAi).to_string();
+    let mut res = http::Response::new(body);
+    *res.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}

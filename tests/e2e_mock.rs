@@ -1,0 +1,94 @@
+//! The built-in mock provider through the real binary (the demo's path).
+
+mod common;
+
+use common::{Gateway, client, sse_data};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+[[providers]]
+id = "mock"
+kind = "mock"
+models = ["mock-1", "mock-*"]
+chunk_delay_ms = 5
+
+[[providers]]
+id = "flaky"
+kind = "mock"
+models = ["flaky-1"]
+error_every = 2
+error_status = 503
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_answers_deterministically_streamed_or_not() {
+    let gw = Gateway::start(CONFIG);
+    let req = json!({"model":"mock-1","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"tell me about rust"}]});
+    let v: Value = client()
+        .post(gw.at("/v1/chat/completions"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Mock reply to: tell me about rust"
+    );
+    assert_eq!(v["usage"]["completion_tokens"], 7);
+    assert_eq!(v["model"], "mock-1");
+    let mut streamed = req.clone();
+    streamed["stream"] = true.into();
+    let body = client()
+        .post(gw.at("/v1/chat/completions"))
+        .json(&streamed)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let events = sse_data(&body);
+    assert_eq!(events.last().unwrap(), "[DONE]");
+    let text: String = events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e).unwrap())
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(text, "Mock reply to: tell me about rust");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mock_error_mode_passes_through() {
+    let gw = Gateway::start(CONFIG);
+    let req = json!({"model":"flaky-1","messages":[{"role":"user","content":"x"}]});
+    let mut statuses = Vec::new();
+    for _ in 0..4 {
+        let res = client()
+            .post(gw.at("/v1/chat/completions"))
+            .json(&req)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+        if res.status() == 503 {
+            let v: Value = res.json().await.unwrap();
+            assert_eq!(v["error"]["code"], "mock_error");
+        }
+    }
+    assert_eq!(statuses, [200, 503, 200, 503]);
+    let res = client()
+        .post(gw.at("/v1/chat/completions"))
+        .json(&json!({"model":"mock-1","messages":[{"role":"user","content":"please [mock-error:429]"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert_eq!(res.headers()["retry-after"], "1");
+}
