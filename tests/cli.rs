@@ -1,4 +1,8 @@
 //! The binary's configuration handling: precedence, validation, env references, --check.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on unexpected errors"
+)]
 
 mod common;
 

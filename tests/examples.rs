@@ -1,4 +1,8 @@
 //! The examples build (cargo builds them for `cargo test`) and work.
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on unexpected errors"
+)]
 
 mod common;
 
