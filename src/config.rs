@@ -16,6 +16,7 @@ const ENV_KEYS: &[&str] = &[
     "connect_timeout_secs",
     "discovery_interval_secs",
     "shutdown_grace_secs",
+    "workers",
 ];
 
 /// The whole configuration.
@@ -34,6 +35,8 @@ pub struct Config {
     pub discovery_interval_secs: u64,
     /// On SIGTERM/Ctrl-C, how long in-flight requests may take to finish.
     pub shutdown_grace_secs: u64,
+    /// Runtime worker threads (0 = one per CPU core).
+    pub workers: usize,
     /// The providers, in routing order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -47,6 +50,7 @@ impl Default for Config {
             connect_timeout_secs: 10.0,
             discovery_interval_secs: 300,
             shutdown_grace_secs: 30,
+            workers: 0,
             providers: Vec::new(),
         }
     }

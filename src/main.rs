@@ -28,6 +28,9 @@ struct Cli {
     /// Seconds to wait for a provider's first byte (overrides `backend_timeout_secs`).
     #[arg(long)]
     backend_timeout_secs: Option<f64>,
+    /// Runtime worker threads (overrides `workers`; 0 = one per CPU core).
+    #[arg(long)]
+    workers: Option<usize>,
     /// Validate the configuration and exit.
     #[arg(long)]
     check: bool,
@@ -49,13 +52,16 @@ fn main() -> ExitCode {
         bind: cli.bind,
         backend_timeout_secs: cli.backend_timeout_secs,
     };
-    let (config, source) = match Config::load(&overrides) {
+    let (mut config, source) = match Config::load(&overrides) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("switchyard: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(workers) = cli.workers {
+        config.workers = workers;
+    }
     // Build everything a start would build, so `--check` refuses what a start would.
     let gateway = match Gateway::new(&config) {
         Ok(g) => g,
@@ -72,10 +78,11 @@ fn main() -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if config.workers > 0 {
+        builder.worker_threads(config.workers);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("switchyard: cannot start the runtime: {e}");
