@@ -26,8 +26,14 @@ impl Drop for Example {
 fn start(name: &str) -> Example {
     let exe = std::env::current_exe().unwrap();
     let dir: PathBuf = exe.parent().unwrap().parent().unwrap().join("examples");
+    // `cargo build --examples` writes `name`; `cargo test --all-targets` only
+    // builds examples as test harnesses (`name-<hash>`), which are not the program.
     let path = dir.join(name);
-    assert!(path.exists(), "example binary {} not built", path.display());
+    assert!(
+        path.is_file(),
+        "example binary {} not built: run `cargo build --examples` first (./scripts/test does)",
+        path.display()
+    );
     let mut child = Command::new(path)
         .arg("0")
         .env_remove("OPENAI_API_KEY")
