@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use http::HeaderMap;
 
 use crate::error::Error;
+use crate::outcome::{Cost, ErrorClass};
 use crate::protocol::Endpoint;
 
 /// A request's id: 26 Crockford base32 characters, sortable by time (ULID layout).
@@ -183,6 +184,34 @@ pub struct ExchangeState {
     pub usage: Option<Usage>,
     /// Tags the response classifiers gave the answer.
     pub response_tags: Vec<Arc<str>>,
+    /// Prompt tokens written to the provider's cache (billed at a premium by some), once known.
+    pub cache_write_tokens: u64,
+    /// Why the answer ended, as the provider said (`stop`, `length`, `end_turn` ...).
+    pub finish_reason: Option<Arc<str>>,
+    /// The model the upstream says answered (may be more specific than the one sent).
+    pub response_model: Option<Arc<str>>,
+    /// When the first token of the answer was seen (usage layer).
+    pub first_token_at: Option<Instant>,
+    /// The price of the exchange, once known (usage layer).
+    pub cost: Option<Cost>,
+    /// The answer's text, assembled by the usage layer up to [`capture_limit`](Self::capture_limit) bytes.
+    pub output_text: Option<Arc<str>>,
+    /// Whether `output_text` was cut at the limit.
+    pub output_truncated: bool,
+    /// How many bytes of answer text the recorder wants assembled (0: none).
+    pub capture_limit: usize,
+    /// Time spent waiting on the upstream after the response head, by layers
+    /// that read a whole answer before passing it on (the usage layer does for
+    /// non-streamed answers); excluded from the gateway's overhead.
+    pub upstream_body_wait: Duration,
+    /// The class of failure, when a layer knows it better than the status does.
+    pub error_class: Option<ErrorClass>,
+    /// The caller, mirrored from the context when the auth layer sets it.
+    pub identity: Option<Arc<Identity>>,
+    /// The route decision, mirrored from the context when the route layer sets it.
+    pub route: Option<Arc<RouteDecision>>,
+    /// The request's tags, mirrored from the context as classifiers add them.
+    pub tags: Vec<Arc<str>>,
 }
 
 impl Exchange {
@@ -208,6 +237,63 @@ impl Exchange {
     /// Adds a response tag.
     pub fn add_response_tag(&self, tag: impl Into<Arc<str>>) {
         self.lock().response_tags.push(tag.into());
+    }
+
+    /// Records prompt tokens written to the provider's cache.
+    pub fn set_cache_write_tokens(&self, tokens: u64) {
+        self.lock().cache_write_tokens = tokens;
+    }
+
+    /// Records why the answer ended.
+    pub fn set_finish_reason(&self, reason: impl Into<Arc<str>>) {
+        self.lock().finish_reason = Some(reason.into());
+    }
+
+    /// Records the model the upstream says answered.
+    pub fn set_response_model(&self, model: impl Into<Arc<str>>) {
+        self.lock().response_model = Some(model.into());
+    }
+
+    /// Records when the first token was seen; later calls keep the first time.
+    pub fn mark_first_token(&self, at: Instant) {
+        self.lock().first_token_at.get_or_insert(at);
+    }
+
+    /// When the first token was seen, if it was.
+    pub fn first_token_at(&self) -> Option<Instant> {
+        self.lock().first_token_at
+    }
+
+    /// Records the price of the exchange.
+    pub fn set_cost(&self, cost: Cost) {
+        self.lock().cost = Some(cost);
+    }
+
+    /// Records the answer's text (already capped at the capture limit).
+    pub fn set_output_text(&self, text: impl Into<Arc<str>>, truncated: bool) {
+        let mut s = self.lock();
+        s.output_text = Some(text.into());
+        s.output_truncated = truncated;
+    }
+
+    /// Asks layers that assemble the answer's text to keep up to `bytes` of it.
+    pub fn set_capture_limit(&self, bytes: usize) {
+        self.lock().capture_limit = bytes;
+    }
+
+    /// How many bytes of answer text to assemble (0: none).
+    pub fn capture_limit(&self) -> usize {
+        self.lock().capture_limit
+    }
+
+    /// Adds time spent waiting on the upstream's body.
+    pub fn add_upstream_body_wait(&self, wait: Duration) {
+        self.lock().upstream_body_wait += wait;
+    }
+
+    /// Records the class of failure (a layer that refused or broke the exchange).
+    pub fn set_error_class(&self, class: ErrorClass) {
+        self.lock().error_class = Some(class);
     }
 
     /// How many attempts were made.
@@ -299,7 +385,9 @@ impl RequestContext {
 
     /// Sets the caller (auth layer).
     pub fn set_identity(&mut self, identity: Identity) {
-        self.identity = Some(Arc::new(identity));
+        let identity = Arc::new(identity);
+        self.exchange.lock().identity = Some(identity.clone());
+        self.identity = Some(identity);
     }
 
     /// The request's tags (empty if no classifier ran).
@@ -311,6 +399,7 @@ impl RequestContext {
     pub fn add_tag(&mut self, tag: impl Into<Arc<str>>) {
         let tag = tag.into();
         if !self.tags.contains(&tag) {
+            self.exchange.lock().tags.push(tag.clone());
             self.tags.push(tag);
         }
     }
@@ -324,7 +413,9 @@ impl RequestContext {
 
     /// Sets the route decision (route layer).
     pub fn set_route(&mut self, decision: RouteDecision) {
-        self.route = Some(Arc::new(decision));
+        let decision = Arc::new(decision);
+        self.exchange.lock().route = Some(decision.clone());
+        self.route = Some(decision);
     }
 
     /// The candidate this attempt goes to: the one failover picked, else the route's first.

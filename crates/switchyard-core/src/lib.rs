@@ -22,6 +22,7 @@ mod context;
 mod error;
 mod ext;
 mod future;
+mod outcome;
 mod parse;
 mod parsed;
 mod protocol;
@@ -36,6 +37,7 @@ pub use context::{
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;
+pub use outcome::{Cost, ErrorClass};
 pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;
 pub use protocol::{Endpoint, Protocol};

@@ -1,0 +1,13 @@
+//! OpenAI Responses / OpenResponses: requests, answers, typed event streams.
+//!
+//! Reasoning travels as `reasoning` items: the text as a summary, the
+//! signature as `encrypted_content`, so thinking survives a round trip
+//! through a Responses client. Stop sequences cannot be expressed.
+
+mod request;
+mod response;
+mod stream;
+
+pub use request::{decode_request, encode_request};
+pub use response::{decode_response, encode_response};
+pub use stream::{Decoder, Encoder};

@@ -1,0 +1,560 @@
+//! OpenAI's formats: chat completions, completions, embeddings, Responses.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
+use switchyard_core::{ParsedRequest, SseEvent};
+
+use super::{EventKind, WireFormat};
+use crate::observe::Observation;
+
+/// `POST /v1/chat/completions`: `choices[].message` / `choices[].delta`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenAiChat;
+
+/// `POST /v1/completions`: `choices[].text`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenAiCompletions;
+
+/// `POST /v1/embeddings`: input tokens only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenAiEmbeddings;
+
+/// `POST /v1/responses`: `output[]` items, `response.*` stream events.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OpenAiResponses;
+
+/// Usage in every OpenAI shape (chat and completions name it `prompt_` /
+/// `completion_`, Responses `input_` / `output_`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct Usage {
+    prompt_tokens: Option<u64>,
+    completion_tokens: Option<u64>,
+    input_tokens: Option<u64>,
+    output_tokens: Option<u64>,
+    prompt_tokens_details: Option<Details>,
+    input_tokens_details: Option<Details>,
+    completion_tokens_details: Option<Details>,
+    output_tokens_details: Option<Details>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Details {
+    cached_tokens: Option<u64>,
+    reasoning_tokens: Option<u64>,
+}
+
+impl Usage {
+    pub(super) fn apply(&self, out: &mut Observation) {
+        Observation::set(
+            &mut out.input_tokens,
+            self.prompt_tokens.or(self.input_tokens),
+        );
+        Observation::set(
+            &mut out.output_tokens,
+            self.completion_tokens.or(self.output_tokens),
+        );
+        let details = |d: &Option<Details>, f: fn(&Details) -> Option<u64>| d.as_ref().and_then(f);
+        Observation::set(
+            &mut out.cached_tokens,
+            details(&self.prompt_tokens_details, |d| d.cached_tokens)
+                .or(details(&self.input_tokens_details, |d| d.cached_tokens)),
+        );
+        Observation::set(
+            &mut out.reasoning_tokens,
+            details(&self.completion_tokens_details, |d| d.reasoning_tokens)
+                .or(details(&self.output_tokens_details, |d| d.reasoning_tokens)),
+        );
+    }
+}
+
+/// A chat or completions answer, whole or one chunk of a stream.
+#[derive(Deserialize)]
+struct Answer<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<Choice<'a>>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct Choice<'a> {
+    #[serde(default)]
+    index: u32,
+    #[serde(default, borrow)]
+    message: Option<Message<'a>>,
+    #[serde(default, borrow)]
+    delta: Option<Message<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(default, borrow)]
+    content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    refusal: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    reasoning: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    tool_calls: Option<Vec<ToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ToolCall<'a> {
+    #[serde(default, borrow)]
+    function: Option<Function<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Function<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+/// Reads a chat / completions answer or chunk; `true` if it carried a token.
+fn read_answer(answer: &Answer<'_>, out: &mut Observation) -> bool {
+    if let Some(model) = &answer.model
+        && out.model.is_none()
+    {
+        out.model = Some(model.to_string());
+    }
+    if let Some(usage) = &answer.usage {
+        usage.apply(out);
+    }
+    if answer.error.is_some() {
+        out.error = true;
+    }
+    let mut token = false;
+    for choice in answer.choices.iter().flatten() {
+        let first = choice.index == 0;
+        if let Some(reason) = &choice.finish_reason
+            && first
+        {
+            out.finish_reason = Some(reason.to_string());
+        }
+        if let Some(text) = &choice.text {
+            token |= !text.is_empty();
+            push(out, text, first);
+        }
+        for m in [&choice.message, &choice.delta].into_iter().flatten() {
+            token |= read_message(m, out, first);
+        }
+    }
+    token
+}
+
+fn push(out: &mut Observation, text: &str, answer: bool) {
+    if answer {
+        out.push_answer(text);
+    } else {
+        out.push_counted(text);
+    }
+}
+
+fn read_message(m: &Message<'_>, out: &mut Observation, first: bool) -> bool {
+    let mut token = false;
+    for text in [&m.content, &m.refusal].into_iter().flatten() {
+        token |= !text.is_empty();
+        push(out, text, first);
+    }
+    for text in [&m.reasoning_content, &m.reasoning].into_iter().flatten() {
+        token |= !text.is_empty();
+        out.push_counted(text);
+    }
+    for call in m.tool_calls.iter().flatten() {
+        if let Some(f) = &call.function {
+            for text in [&f.name, &f.arguments].into_iter().flatten() {
+                token |= !text.is_empty();
+                out.push_counted(text);
+            }
+        }
+    }
+    token
+}
+
+fn read_chunk(event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
+    if event.is_done() {
+        return EventKind::Other;
+    }
+    let Ok(answer) = serde_json::from_slice::<Answer<'_>>(event.data) else {
+        return EventKind::Other;
+    };
+    if answer.error.is_some() {
+        out.error = true;
+        return EventKind::Error;
+    }
+    let token = read_answer(&answer, out);
+    let no_choices = answer.choices.as_ref().is_none_or(Vec::is_empty);
+    if token {
+        EventKind::Content
+    } else if answer.usage.is_some() && no_choices {
+        EventKind::UsageOnly
+    } else {
+        EventKind::Other
+    }
+}
+
+fn read_whole(body: &[u8], out: &mut Observation) {
+    match serde_json::from_slice::<Answer<'_>>(body) {
+        Ok(answer) => {
+            read_answer(&answer, out);
+        }
+        Err(e) => tracing::debug!(error = %e, "answer is not OpenAI-shaped JSON"),
+    }
+}
+
+/// Sets `stream_options.include_usage`, unless the client set it.
+fn include_usage(request: &mut ParsedRequest) -> bool {
+    if !request.is_stream() {
+        return false;
+    }
+    let asked = request
+        .json()
+        .pointer("/stream_options/include_usage")
+        .and_then(Value::as_bool);
+    if asked.is_some() {
+        // The client decided (`true` or an explicit `false`): respect it.
+        return false;
+    }
+    let Value::Object(body) = request.json_mut() else {
+        return false;
+    };
+    let options = body
+        .entry("stream_options")
+        .or_insert_with(|| Value::Object(Default::default()));
+    match options {
+        Value::Object(o) => {
+            o.insert("include_usage".to_owned(), Value::Bool(true));
+            true
+        }
+        // `stream_options` of the wrong type: leave the request for the upstream to refuse.
+        _ => false,
+    }
+}
+
+impl WireFormat for OpenAiChat {
+    fn name(&self) -> &'static str {
+        "openai_chat"
+    }
+
+    fn read_body(&self, body: &[u8], out: &mut Observation) {
+        read_whole(body, out);
+    }
+
+    fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
+        read_chunk(event, out)
+    }
+
+    fn request_stream_usage(&self, request: &mut ParsedRequest) -> bool {
+        include_usage(request)
+    }
+}
+
+impl WireFormat for OpenAiCompletions {
+    fn name(&self) -> &'static str {
+        "openai_completions"
+    }
+
+    fn read_body(&self, body: &[u8], out: &mut Observation) {
+        read_whole(body, out);
+    }
+
+    fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
+        read_chunk(event, out)
+    }
+
+    fn request_stream_usage(&self, request: &mut ParsedRequest) -> bool {
+        include_usage(request)
+    }
+}
+
+impl WireFormat for OpenAiEmbeddings {
+    fn name(&self) -> &'static str {
+        "openai_embeddings"
+    }
+
+    fn read_body(&self, body: &[u8], out: &mut Observation) {
+        #[derive(Deserialize)]
+        struct Embeddings<'a> {
+            #[serde(default, borrow)]
+            model: Option<Cow<'a, str>>,
+            #[serde(default)]
+            usage: Option<Usage>,
+        }
+        if let Ok(e) = serde_json::from_slice::<Embeddings<'_>>(body) {
+            out.model = e.model.map(Cow::into_owned);
+            if let Some(usage) = e.usage {
+                usage.apply(out);
+                out.output_tokens = Some(0);
+            }
+        }
+    }
+
+    fn read_event(&self, _event: &SseEvent<'_>, _out: &mut Observation) -> EventKind {
+        EventKind::Other
+    }
+
+    fn has_output(&self) -> bool {
+        false
+    }
+}
+
+impl WireFormat for OpenAiResponses {
+    fn name(&self) -> &'static str {
+        "openai_responses"
+    }
+
+    fn read_body(&self, body: &[u8], out: &mut Observation) {
+        match serde_json::from_slice::<Response<'_>>(body) {
+            Ok(r) => read_response(&r, out, true),
+            Err(e) => tracing::debug!(error = %e, "answer is not a Responses object"),
+        }
+    }
+
+    fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
+        let Ok(ev) = serde_json::from_slice::<ResponseEvent<'_>>(event.data) else {
+            return EventKind::Other;
+        };
+        match ev.kind.as_ref() {
+            "response.output_text.delta" | "response.refusal.delta" => {
+                let delta = ev.delta.as_deref().unwrap_or_default();
+                out.push_answer(delta);
+                EventKind::Content
+            }
+            "response.reasoning_summary_text.delta"
+            | "response.reasoning_text.delta"
+            | "response.function_call_arguments.delta" => {
+                out.push_counted(ev.delta.as_deref().unwrap_or_default());
+                EventKind::Content
+            }
+            "response.completed" | "response.incomplete" | "response.failed" => {
+                if let Some(r) = &ev.response {
+                    read_response(r, out, false);
+                }
+                if ev.kind == "response.failed" {
+                    out.error = true;
+                    return EventKind::Error;
+                }
+                EventKind::Other
+            }
+            "error" => {
+                out.error = true;
+                EventKind::Error
+            }
+            _ => EventKind::Other,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ResponseEvent<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    #[serde(default, borrow)]
+    delta: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    response: Option<Response<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Response<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    output: Vec<OutputItem<'a>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    incomplete_details: Option<Incomplete<'static>>,
+}
+
+#[derive(Deserialize)]
+struct Incomplete<'a> {
+    #[serde(default)]
+    reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct OutputItem<'a> {
+    #[serde(default, borrow)]
+    content: Vec<OutputContent<'a>>,
+    #[serde(default, borrow)]
+    arguments: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct OutputContent<'a> {
+    #[serde(default, borrow)]
+    text: Option<Cow<'a, str>>,
+}
+
+/// Reads a Responses object; `with_text` when the text was not streamed before.
+fn read_response(r: &Response<'_>, out: &mut Observation, with_text: bool) {
+    if let Some(model) = &r.model {
+        out.model = Some(model.to_string());
+    }
+    if let Some(usage) = &r.usage {
+        usage.apply(out);
+    }
+    let reason = r
+        .incomplete_details
+        .as_ref()
+        .and_then(|d| d.reason.as_deref())
+        .or(r.status.as_deref());
+    if let Some(reason) = reason {
+        out.finish_reason = Some(reason.to_owned());
+    }
+    if with_text {
+        for item in &r.output {
+            for part in &item.content {
+                if let Some(text) = &part.text {
+                    out.push_answer(text);
+                }
+            }
+            if let Some(args) = &item.arguments {
+                out.push_counted(args);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use switchyard_core::Endpoint;
+
+    fn event(data: &str) -> SseEvent<'_> {
+        SseEvent {
+            event: None,
+            data: data.as_bytes(),
+            id: None,
+        }
+    }
+
+    #[test]
+    fn chat_whole_answer() {
+        let mut o = Observation::new(100);
+        OpenAiChat.read_body(
+            br#"{"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"hi \"there\""},"finish_reason":"stop"}],
+               "usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,
+                        "prompt_tokens_details":{"cached_tokens":8},"completion_tokens_details":{"reasoning_tokens":2}}}"#,
+            &mut o,
+        );
+        assert_eq!(
+            (
+                o.input_tokens,
+                o.output_tokens,
+                o.cached_tokens,
+                o.reasoning_tokens
+            ),
+            (Some(12), Some(5), Some(8), Some(2))
+        );
+        assert_eq!(o.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(o.model.as_deref(), Some("gpt-4o-2024-08-06"));
+        assert_eq!(o.answer(), ("hi \"there\"", false));
+    }
+
+    #[test]
+    fn chat_chunks() {
+        let mut o = Observation::new(100);
+        let role = r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}],"usage":null}"#;
+        assert_eq!(
+            OpenAiChat.read_event(&event(role), &mut o),
+            EventKind::Other
+        );
+        let text = r#"{"choices":[{"index":0,"delta":{"content":"Hel"}}],"usage":null}"#;
+        assert_eq!(
+            OpenAiChat.read_event(&event(text), &mut o),
+            EventKind::Content
+        );
+        let tool = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]}}]}"#;
+        assert_eq!(
+            OpenAiChat.read_event(&event(tool), &mut o),
+            EventKind::Content
+        );
+        let fin = r#"{"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#;
+        assert_eq!(OpenAiChat.read_event(&event(fin), &mut o), EventKind::Other);
+        let usage = r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#;
+        assert_eq!(
+            OpenAiChat.read_event(&event(usage), &mut o),
+            EventKind::UsageOnly
+        );
+        assert_eq!(
+            OpenAiChat.read_event(&event("[DONE]"), &mut o),
+            EventKind::Other
+        );
+        assert_eq!(o.answer().0, "Hel");
+        assert_eq!(o.counted().0, "Hel{\"a\"");
+        assert_eq!(o.finish_reason.as_deref(), Some("tool_calls"));
+        assert!(o.has_usage());
+        let err = r#"{"error":{"message":"overloaded"}}"#;
+        assert_eq!(OpenAiChat.read_event(&event(err), &mut o), EventKind::Error);
+    }
+
+    #[test]
+    fn include_usage_only_when_the_client_did_not_decide() {
+        let parse = |s: &'static str| {
+            ParsedRequest::parse(Endpoint::ChatCompletions, Bytes::from_static(s.as_bytes()))
+                .unwrap()
+        };
+        let mut r = parse(r#"{"model":"m","stream":true}"#);
+        assert!(OpenAiChat.request_stream_usage(&mut r));
+        assert_eq!(r.json()["stream_options"]["include_usage"], true);
+        let mut r =
+            parse(r#"{"model":"m","stream":true,"stream_options":{"include_usage":false}}"#);
+        assert!(!OpenAiChat.request_stream_usage(&mut r));
+        assert!(!r.is_dirty());
+        let mut r = parse(r#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#);
+        assert!(!OpenAiChat.request_stream_usage(&mut r));
+        let mut r = parse(r#"{"model":"m"}"#);
+        assert!(!OpenAiChat.request_stream_usage(&mut r));
+        assert!(!r.is_dirty());
+    }
+
+    #[test]
+    fn responses_stream() {
+        let mut o = Observation::new(100);
+        let d = r#"{"type":"response.output_text.delta","delta":"Hi"}"#;
+        assert_eq!(
+            OpenAiResponses.read_event(&event(d), &mut o),
+            EventKind::Content
+        );
+        let done = r#"{"type":"response.completed","response":{"model":"gpt-4.1","status":"completed","output":[{"content":[{"text":"Hi"}]}],
+            "usage":{"input_tokens":9,"output_tokens":1,"input_tokens_details":{"cached_tokens":0},"output_tokens_details":{"reasoning_tokens":0}}}}"#;
+        assert_eq!(
+            OpenAiResponses.read_event(&event(done), &mut o),
+            EventKind::Other
+        );
+        assert_eq!(o.answer().0, "Hi", "text is not counted twice");
+        assert_eq!((o.input_tokens, o.output_tokens), (Some(9), Some(1)));
+        assert_eq!(o.finish_reason.as_deref(), Some("completed"));
+    }
+
+    #[test]
+    fn embeddings() {
+        let mut o = Observation::new(100);
+        OpenAiEmbeddings.read_body(
+            br#"{"object":"list","data":[{"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":7,"total_tokens":7}}"#,
+            &mut o,
+        );
+        assert_eq!((o.input_tokens, o.output_tokens), (Some(7), Some(0)));
+    }
+}
