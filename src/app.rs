@@ -61,7 +61,16 @@ impl Gateway {
                     } else {
                         table = table.provider(&p.id, p.models.clone());
                     }
-                    set = set.with(p.id.as_str(), provider);
+                    set = set.with(p.id.as_str(), crate::upstreams::translating(provider));
+                }
+                ProviderKind::Anthropic
+                | ProviderKind::Azure
+                | ProviderKind::Gemini
+                | ProviderKind::Vertex
+                | ProviderKind::Ollama
+                | ProviderKind::Openresponses => {
+                    set = crate::upstreams::add(set, config, p, &client)?;
+                    table = table.provider(&p.id, p.models.clone());
                 }
                 ProviderKind::Mock => {
                     let defaults = MockConfig::default();
@@ -92,7 +101,7 @@ impl Gateway {
                         p.models.clone()
                     };
                     table = table.provider(&p.id, patterns);
-                    set = set.with(p.id.as_str(), mock);
+                    set = set.with(p.id.as_str(), crate::upstreams::translating(mock));
                 }
             }
         }
@@ -123,6 +132,9 @@ impl Gateway {
             Endpoint::ChatCompletions,
             Endpoint::Completions,
             Endpoint::Embeddings,
+            Endpoint::Responses,
+            Endpoint::Messages,
+            Endpoint::CountTokens,
         ] {
             router = router.route_service(e.path(), stack.clone());
         }

@@ -64,6 +64,18 @@ pub enum ProviderKind {
     Openai,
     /// The built-in mock: answers in the OpenAI format without a network.
     Mock,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Azure OpenAI: a deployment per model, `api-key` header, `api-version`.
+    Azure,
+    /// Google AI Studio's Gemini API (`generateContent`).
+    Gemini,
+    /// Vertex AI: Gemini and Claude models, Application Default Credentials.
+    Vertex,
+    /// Ollama's native `/api/chat`.
+    Ollama,
+    /// A Responses-API server (`/v1/responses`): OpenAI or any OpenResponses server.
+    Openresponses,
 }
 
 impl ProviderKind {
@@ -72,6 +84,12 @@ impl ProviderKind {
         match self {
             ProviderKind::Openai => "openai",
             ProviderKind::Mock => "mock",
+            ProviderKind::Anthropic => "anthropic",
+            ProviderKind::Azure => "azure",
+            ProviderKind::Gemini => "gemini",
+            ProviderKind::Vertex => "vertex",
+            ProviderKind::Ollama => "ollama",
+            ProviderKind::Openresponses => "openresponses",
         }
     }
 }
@@ -102,6 +120,27 @@ pub struct ProviderConfig {
     /// Overrides `backend_timeout_secs` for this provider.
     #[serde(default)]
     pub timeout_secs: Option<f64>,
+    /// Azure: the deployment name (default: the model name).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    /// Azure: the `api-version` query parameter.
+    #[serde(default)]
+    pub api_version: Option<String>,
+    /// Anthropic (and Claude on Vertex): `max_tokens` when the client sets none (default 4096).
+    #[serde(default)]
+    pub max_tokens: Option<u64>,
+    /// Anthropic: `anthropic-version` when the client sends none (default "2023-06-01").
+    #[serde(default)]
+    pub anthropic_version: Option<String>,
+    /// Vertex: the Google Cloud project (default: the credentials' project).
+    #[serde(default)]
+    pub project: Option<String>,
+    /// Vertex: the region, e.g. "us-central1" or "global".
+    #[serde(default)]
+    pub location: Option<String>,
+    /// Vertex: a credentials JSON file (default: Application Default Credentials).
+    #[serde(default)]
+    pub credentials_file: Option<String>,
     /// Mock: delay between streamed chunks, in milliseconds (default 20).
     #[serde(default)]
     pub chunk_delay_ms: Option<u64>,
@@ -317,6 +356,12 @@ impl Config {
                         return Err(format!("{at}: `{field}` applies to kind \"mock\" only"));
                     }
                 }
+                ProviderKind::Anthropic
+                | ProviderKind::Azure
+                | ProviderKind::Gemini
+                | ProviderKind::Vertex
+                | ProviderKind::Ollama
+                | ProviderKind::Openresponses => crate::upstreams::validate(p, &at)?,
                 ProviderKind::Mock => {
                     if p.base_url.is_some() || p.api_key.is_some() {
                         return Err(format!(
@@ -362,6 +407,13 @@ pub fn providers_from_env(var: impl Fn(&str) -> Option<String>) -> Vec<ProviderC
         models,
         discover: Some(true),
         timeout_secs: None,
+        deployment: None,
+        api_version: None,
+        max_tokens: None,
+        anthropic_version: None,
+        project: None,
+        location: None,
+        credentials_file: None,
         chunk_delay_ms: None,
         error_status: None,
         error_every: None,

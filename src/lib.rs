@@ -29,7 +29,9 @@
 pub mod app;
 pub mod config;
 pub mod server;
+pub mod upstreams;
 
 pub use switchyard_core as core;
+pub use switchyard_protocol as protocol;
 pub use switchyard_providers as providers;
 pub use switchyard_route as route;

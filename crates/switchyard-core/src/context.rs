@@ -112,6 +112,8 @@ pub struct Candidate {
     pub provider: Arc<str>,
     /// The model name to send to that provider.
     pub model: Arc<str>,
+    /// The parameter profile to apply for this candidate (a virtual model's or a rule's), if any.
+    pub profile: Option<Arc<str>>,
 }
 
 impl Candidate {
@@ -120,7 +122,14 @@ impl Candidate {
         Candidate {
             provider: provider.into(),
             model: model.into(),
+            profile: None,
         }
+    }
+
+    /// The same candidate with a parameter profile to apply.
+    pub fn with_profile(mut self, profile: impl Into<Arc<str>>) -> Self {
+        self.profile = Some(profile.into());
+        self
     }
 }
 

@@ -11,6 +11,9 @@
 //! - [`SseParser`] parses event streams incrementally, for observers that
 //!   look at frames as they pass.
 //! - [`Body`] is the type-erased streaming response body providers answer with.
+//! - [`Prompt`] is a request's text, images and tools, read once for
+//!   classifiers and routes; [`TargetHealth`] / [`HealthBoard`] the health
+//!   signal health-aware routes read and failover writes.
 //!
 //! Layer crates depend on this crate and never on each other.
 #![forbid(unsafe_code)]
@@ -22,9 +25,11 @@ mod context;
 mod error;
 mod ext;
 mod future;
+mod health;
 mod outcome;
 mod parse;
 mod parsed;
+mod prompt;
 mod protocol;
 mod sse;
 
@@ -37,9 +42,11 @@ pub use context::{
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;
+pub use health::{AlwaysHealthy, HealthBoard, TargetHealth};
 pub use outcome::{Cost, ErrorClass};
 pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;
+pub use prompt::Prompt;
 pub use protocol::{Endpoint, Protocol};
 pub use sse::{SseEvent, SseParser};
 

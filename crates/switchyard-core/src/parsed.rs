@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::Rejection;
+use crate::prompt::Prompt;
 use crate::protocol::{Endpoint, Protocol};
 
 /// The fields every layer needs, read in the one pass that also validates the JSON.
@@ -48,6 +49,7 @@ pub struct ParsedRequest {
     stream: bool,
     original: Arc<OnceLock<Value>>,
     edited: Option<Value>,
+    prompt: Arc<OnceLock<Prompt>>,
 }
 
 impl ParsedRequest {
@@ -64,6 +66,7 @@ impl ParsedRequest {
             raw,
             original: Arc::default(),
             edited: None,
+            prompt: Arc::default(),
         })
     }
 
@@ -76,6 +79,7 @@ impl ParsedRequest {
             stream: false,
             original: Arc::default(),
             edited: None,
+            prompt: Arc::default(),
         }
     }
 
@@ -134,6 +138,13 @@ impl ParsedRequest {
                 Value::Object(Default::default())
             })
         })
+    }
+
+    /// The client's prompt (text, images, tools), read from the body as the
+    /// client sent it, on first use and at most once per request.
+    pub fn prompt(&self) -> &Prompt {
+        self.prompt
+            .get_or_init(|| Prompt::from_json(self.endpoint, self.original()))
     }
 
     /// A mutable JSON tree; marks the request dirty.

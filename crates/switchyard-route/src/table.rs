@@ -13,6 +13,12 @@ use crate::directory::ModelDirectory;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RouteError(String);
 
+impl RouteError {
+    pub(crate) fn new(message: String) -> Self {
+        RouteError(message)
+    }
+}
+
 impl fmt::Display for RouteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

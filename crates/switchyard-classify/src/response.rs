@@ -1,0 +1,315 @@
+//! Response classifiers: read the answer as it passes and tag it.
+
+use std::sync::Arc;
+
+use memchr::memmem;
+use serde_json::Value;
+
+/// Phrases that open a refusal (matched lowercased, near the start of the answer).
+pub const DEFAULT_REFUSAL_PHRASES: &[&str] = &[
+    "i'm sorry, but i can't",
+    "i'm sorry, but i cannot",
+    "i’m sorry, but i can’t",
+    "i am sorry, but i cannot",
+    "sorry, i can't help with",
+    "i can't help with that",
+    "i cannot help with that",
+    "i can't assist with",
+    "i cannot assist with",
+    "i can’t assist with",
+    "i’m unable to help",
+    "i'm unable to help",
+    "i am unable to help",
+    "i'm not able to help with",
+    "i won't be able to help",
+    "i must decline",
+    "i cannot comply",
+    "i can't comply",
+    "i can't provide that",
+    "i cannot provide that",
+];
+
+/// How much of the answer's start is kept to look for a refusal.
+const PREFIX_CHARS: usize = 400;
+/// Refusal phrases must start within this many bytes of the answer.
+const REFUSAL_WINDOW: usize = 40;
+
+/// Which response classifiers run, and their settings.
+#[derive(Clone, Debug)]
+pub struct ResponseClassifiers {
+    pub(crate) refusal: Option<Arc<[String]>>,
+    pub(crate) truncated: bool,
+    pub(crate) max_buffer: usize,
+}
+
+impl Default for ResponseClassifiers {
+    fn default() -> Self {
+        ResponseClassifiers {
+            refusal: Some(
+                DEFAULT_REFUSAL_PHRASES
+                    .iter()
+                    .map(|s| (*s).to_owned())
+                    .collect(),
+            ),
+            truncated: true,
+            max_buffer: 1 << 20,
+        }
+    }
+}
+
+impl ResponseClassifiers {
+    /// None at all: responses pass untouched and unread.
+    pub fn none() -> Self {
+        ResponseClassifiers {
+            refusal: None,
+            truncated: false,
+            max_buffer: 1 << 20,
+        }
+    }
+
+    /// Tags `refusal` when the answer opens with one of `phrases` (any case),
+    /// or the provider flags a refusal; `None` turns it off.
+    pub fn refusal(mut self, phrases: Option<Vec<String>>) -> Self {
+        self.refusal = phrases.map(|p| p.into_iter().map(|s| s.to_lowercase()).collect());
+        self
+    }
+
+    /// Tags `truncated` when the answer stopped at its token limit.
+    pub fn truncated(mut self, on: bool) -> Self {
+        self.truncated = on;
+        self
+    }
+
+    /// Largest non-streamed answer read whole to tag it in a header (default 1 MiB);
+    /// a larger one passes through and its tags go to the trailers and the exchange only.
+    pub fn max_buffer(mut self, bytes: usize) -> Self {
+        self.max_buffer = bytes;
+        self
+    }
+
+    /// Whether any response classifier is on.
+    pub fn any(&self) -> bool {
+        self.refusal.is_some() || self.truncated
+    }
+}
+
+/// What has been seen of an answer so far.
+#[derive(Debug, Default)]
+pub(crate) struct Answer {
+    prefix: String,
+    refusal_flag: bool,
+    finish: Option<String>,
+}
+
+impl Answer {
+    fn text(&mut self, s: &str) {
+        let room = PREFIX_CHARS.saturating_sub(self.prefix.chars().count());
+        self.prefix.extend(s.chars().take(room));
+    }
+
+    fn prefix_full(&self) -> bool {
+        self.prefix.len() >= PREFIX_CHARS
+    }
+
+    fn finish(&mut self, reason: Option<&Value>) {
+        if let Some(r) = reason.and_then(Value::as_str) {
+            self.finish = Some(r.to_owned());
+        }
+    }
+
+    /// A whole non-streamed answer, in any protocol's shape.
+    pub(crate) fn read_json(&mut self, v: &Value) {
+        if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+            for c in choices.iter().take(1) {
+                let msg = c.get("message").or_else(|| c.get("delta"));
+                self.choice(c, msg);
+            }
+        }
+        if let Some(content) = v.get("content").and_then(Value::as_array) {
+            for block in content {
+                if let Some(t) = block.get("text").and_then(Value::as_str) {
+                    self.text(t);
+                }
+            }
+            self.finish(v.get("stop_reason"));
+        }
+        if let Some(output) = v.get("output").and_then(Value::as_array) {
+            for item in output {
+                for part in item
+                    .get("content")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    match part.get("type").and_then(Value::as_str) {
+                        Some("refusal") => self.refusal_flag = true,
+                        _ => {
+                            if let Some(t) = part.get("text").and_then(Value::as_str) {
+                                self.text(t);
+                            }
+                        }
+                    }
+                }
+            }
+            self.responses_status(v);
+        }
+    }
+
+    fn choice(&mut self, c: &Value, msg: Option<&Value>) {
+        if let Some(m) = msg {
+            if let Some(t) = m.get("content").and_then(Value::as_str) {
+                self.text(t);
+            }
+            if m.get("refusal").is_some_and(|r| !r.is_null()) {
+                self.refusal_flag = true;
+            }
+        }
+        if let Some(t) = c.get("text").and_then(Value::as_str) {
+            self.text(t);
+        }
+        self.finish(c.get("finish_reason"));
+    }
+
+    fn responses_status(&mut self, v: &Value) {
+        if v.get("status").and_then(Value::as_str) == Some("incomplete") {
+            let reason = v
+                .pointer("/incomplete_details/reason")
+                .and_then(Value::as_str);
+            self.finish = Some(reason.unwrap_or("incomplete").to_owned());
+        }
+    }
+
+    /// One streamed event's data.
+    pub(crate) fn read_event(&mut self, data: &[u8]) {
+        if data == b"[DONE]" || data.is_empty() {
+            return;
+        }
+        // Once the start of the answer is known, only the ends matter.
+        if self.prefix_full() && !mentions_end(data) {
+            return;
+        }
+        let Ok(v) = serde_json::from_slice::<Value>(data) else {
+            return;
+        };
+        if let Some(choices) = v.get("choices").and_then(Value::as_array) {
+            if let Some(c) = choices.first() {
+                self.choice(c, c.get("delta"));
+            }
+            return;
+        }
+        match v.get("type").and_then(Value::as_str) {
+            Some("content_block_delta") => {
+                if let Some(t) = v.pointer("/delta/text").and_then(Value::as_str) {
+                    self.text(t);
+                }
+            }
+            Some("message_delta") => self.finish(v.pointer("/delta/stop_reason")),
+            Some("response.output_text.delta") => {
+                if let Some(t) = v.get("delta").and_then(Value::as_str) {
+                    self.text(t);
+                }
+            }
+            Some("response.refusal.delta") => self.refusal_flag = true,
+            Some("response.incomplete") | Some("response.completed") => {
+                if let Some(r) = v.get("response") {
+                    self.responses_status(r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The tags the answer earns.
+    pub(crate) fn tags(&self, config: &ResponseClassifiers) -> Vec<&'static str> {
+        let mut tags = Vec::new();
+        if let Some(phrases) = &config.refusal {
+            let refused = self.refusal_flag
+                || self.finish.as_deref() == Some("refusal")
+                || is_refusal(&self.prefix, phrases);
+            if refused {
+                tags.push("refusal");
+            }
+        }
+        if config.truncated
+            && matches!(
+                self.finish.as_deref(),
+                Some("length" | "max_tokens" | "max_output_tokens")
+            )
+        {
+            tags.push("truncated");
+        }
+        if self.finish.as_deref() == Some("content_filter") {
+            tags.push("content_filter");
+        }
+        tags
+    }
+}
+
+fn mentions_end(data: &[u8]) -> bool {
+    ["finish_reason", "stop_reason", "incomplete", "refusal"]
+        .iter()
+        .any(|k| memmem::find(data, k.as_bytes()).is_some())
+}
+
+fn is_refusal(prefix: &str, phrases: &[String]) -> bool {
+    let lower = prefix.trim_start().to_lowercase();
+    phrases
+        .iter()
+        .any(|p| lower.find(p.as_str()).is_some_and(|i| i <= REFUSAL_WINDOW))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tags(v: Value) -> Vec<&'static str> {
+        let mut a = Answer::default();
+        a.read_json(&v);
+        a.tags(&ResponseClassifiers::default())
+    }
+
+    #[test]
+    fn openai_refusal_and_length() {
+        let v = json!({"choices":[{"message":{"content":"I'm sorry, but I can't help with that."},"finish_reason":"stop"}]});
+        assert_eq!(tags(v), ["refusal"]);
+        let v = json!({"choices":[{"message":{"content":"Sure: 1, 2"},"finish_reason":"length"}]});
+        assert_eq!(tags(v), ["truncated"]);
+        let v =
+            json!({"choices":[{"message":{"content":null,"refusal":"no"},"finish_reason":"stop"}]});
+        assert_eq!(tags(v), ["refusal"]);
+        let v = json!({"choices":[{"message":{"content":"The report covers many topics, and it explains why I can't help with that being slow: ..."},"finish_reason":"stop"}]});
+        assert!(
+            tags(v).is_empty(),
+            "a phrase deep in the answer is not a refusal opener"
+        );
+    }
+
+    #[test]
+    fn anthropic_and_responses_shapes() {
+        let v = json!({"content":[{"type":"text","text":"ok"}],"stop_reason":"max_tokens"});
+        assert_eq!(tags(v), ["truncated"]);
+        let v = json!({"output":[{"content":[{"type":"output_text","text":"x"}]}],
+                       "status":"incomplete","incomplete_details":{"reason":"max_output_tokens"}});
+        assert_eq!(tags(v), ["truncated"]);
+    }
+
+    #[test]
+    fn stream_events() {
+        let mut a = Answer::default();
+        a.read_event(br#"{"choices":[{"delta":{"content":"I cannot "}}]}"#);
+        a.read_event(br#"{"choices":[{"delta":{"content":"help with that."}}]}"#);
+        a.read_event(br#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#);
+        a.read_event(b"[DONE]");
+        assert_eq!(
+            a.tags(&ResponseClassifiers::default()),
+            ["refusal", "truncated"]
+        );
+        let mut a = Answer::default();
+        a.read_event(
+            br#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"Hi"}}"#,
+        );
+        a.read_event(br#"{"type":"message_delta","delta":{"stop_reason":"end_turn"}}"#);
+        assert!(a.tags(&ResponseClassifiers::default()).is_empty());
+    }
+}

@@ -1,0 +1,492 @@
+//! [`Rules`]: ordered rules and virtual models in front of the provider table.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use http::{HeaderMap, StatusCode};
+use switchyard_core::{
+    AlwaysHealthy, Candidate, ErrorType, ParsedRequest, Rejection, RequestContext, RouteDecision,
+    TargetHealth,
+};
+
+use crate::rule::{Conditions, Destination, Rule};
+use crate::set::{Resolved, TargetSet};
+use crate::stats::TargetStats;
+use crate::table::{RouteError, RouteTable};
+use crate::target::{StickyKey, Strategy, Target, TargetRef};
+use crate::virtual_model::VirtualModel;
+
+#[derive(Debug)]
+enum Dest {
+    Set(Arc<TargetSet>),
+    Discovered(Vec<Arc<str>>),
+}
+
+#[derive(Debug)]
+struct CompiledRule {
+    label: Arc<str>,
+    conditions: Conditions,
+    dest: Dest,
+}
+
+/// Where requests go: ordered rules (first match wins), then virtual model
+/// names, then the provider [`RouteTable`] (`provider/model` prefixes, model
+/// globs, discovered models) as the fallback.
+///
+/// The result is a [`RouteDecision`]: every target of the matching rule or
+/// virtual model, best first by its [`Strategy`], for a failover layer to walk.
+///
+/// ```
+/// use std::sync::Arc;
+/// use switchyard_route::{RouteTable, Rule, Rules, Strategy, Target, VirtualModel};
+/// let table = RouteTable::builder()
+///     .provider("openai", ["gpt-*"])
+///     .provider("local", ["llama*"])
+///     .build()
+///     .unwrap();
+/// let rules = Rules::builder(Arc::new(table))
+///     .virtual_model(
+///         VirtualModel::new("coder")
+///             .target(Target::new("local", "qwen2.5-coder"))
+///             .target(Target::new("openai", "gpt-4o-mini"))
+///             .profile("coding"),
+///     )
+///     .rule(Rule::new("vision").tag("vision").to([Target::new("openai", "gpt-4o")]))
+///     .build()
+///     .unwrap();
+/// assert_eq!(rules.virtual_models().next().map(|v| v.0), Some("coder"));
+/// // A rule naming an unknown provider is refused, naming the rule:
+/// let table = RouteTable::builder().provider("openai", ["gpt-*"]).build().unwrap();
+/// let e = Rules::builder(Arc::new(table))
+///     .rule(Rule::new("bad").to([Target::new("nope", "m")]))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(e.to_string(), "rule `bad` (rules[0]): unknown provider `nope` in target `nope/m`");
+/// ```
+#[derive(Debug)]
+pub struct Rules {
+    table: Arc<RouteTable>,
+    rules: Vec<CompiledRule>,
+    virtuals: HashMap<Arc<str>, Arc<TargetSet>>,
+    listed: Vec<(Arc<str>, Option<Arc<str>>)>,
+    stats: TargetStats,
+    health: Arc<dyn TargetHealth>,
+}
+
+/// Builds [`Rules`].
+#[derive(Debug)]
+pub struct RulesBuilder {
+    table: Arc<RouteTable>,
+    rules: Vec<Rule>,
+    virtuals: Vec<VirtualModel>,
+    stats: TargetStats,
+    health: Arc<dyn TargetHealth>,
+}
+
+impl RulesBuilder {
+    /// Adds a rule; rules are tried in the order added.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules.push(rule);
+        self
+    }
+
+    /// Adds a virtual model.
+    pub fn virtual_model(mut self, vm: VirtualModel) -> Self {
+        self.virtuals.push(vm);
+        self
+    }
+
+    /// Shares a stats registry (keep one across reloads).
+    pub fn stats(mut self, stats: TargetStats) -> Self {
+        self.stats = stats;
+        self
+    }
+
+    /// The health signal health-aware strategies read (default: all healthy).
+    pub fn health(mut self, health: Arc<dyn TargetHealth>) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// Validates everything: providers exist, regexes and globs compile,
+    /// weights do not sum to 0, virtual models have no cycle.
+    pub fn build(self) -> Result<Rules, RouteError> {
+        let mut b = Build {
+            table: &self.table,
+            defs: HashMap::new(),
+            stats: &self.stats,
+        };
+        for vm in &self.virtuals {
+            if vm.name.is_empty() || vm.name.contains('/') {
+                return Err(err(format!(
+                    "virtual model `{}`: a name must be non-empty, without `/`",
+                    vm.name
+                )));
+            }
+            if b.defs.insert(vm.name.as_str(), vm).is_some() {
+                return Err(err(format!("virtual model `{}` is defined twice", vm.name)));
+            }
+        }
+        let mut virtuals = HashMap::new();
+        let mut listed = Vec::new();
+        for vm in &self.virtuals {
+            let at = format!("virtual model `{}`", vm.name);
+            let targets = b
+                .flatten_vm(&vm.name, &mut Vec::new())
+                .map_err(|e| err(format!("{at}: {e}")))?;
+            let set = b
+                .set(targets, vm.strategy, vm.sticky.clone())
+                .map_err(|e| err(format!("{at}: {e}")))?;
+            virtuals.insert(Arc::from(vm.name.as_str()), Arc::new(set));
+            listed.push((
+                Arc::from(vm.name.as_str()),
+                vm.description.as_deref().map(Arc::from),
+            ));
+        }
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for (i, rule) in self.rules.iter().enumerate() {
+            let at = format!("rule `{}` (rules[{i}])", rule.name);
+            let compiled = b
+                .rule(rule, &virtuals)
+                .map_err(|e| err(format!("{at}: {e}")))?;
+            rules.push(compiled);
+        }
+        Ok(Rules {
+            table: self.table,
+            rules,
+            virtuals,
+            listed,
+            stats: self.stats,
+            health: self.health,
+        })
+    }
+}
+
+fn err(msg: String) -> RouteError {
+    RouteError::new(msg)
+}
+
+struct Build<'a> {
+    table: &'a RouteTable,
+    defs: HashMap<&'a str, &'a VirtualModel>,
+    stats: &'a TargetStats,
+}
+
+impl<'a> Build<'a> {
+    fn flatten_vm(&self, name: &'a str, stack: &mut Vec<&'a str>) -> Result<Vec<Target>, String> {
+        if let Some(start) = stack.iter().position(|n| *n == name) {
+            let mut cycle: Vec<&str> = stack[start..].to_vec();
+            cycle.push(name);
+            return Err(format!("virtual model cycle: {}", cycle.join(" -> ")));
+        }
+        let vm = self
+            .defs
+            .get(name)
+            .ok_or_else(|| format!("unknown virtual model `{name}`"))?;
+        stack.push(name);
+        let out = self.flatten(&vm.targets, vm.profile.as_deref(), stack);
+        stack.pop();
+        let out = out?;
+        if out.is_empty() {
+            return Err(format!("virtual model `{name}` has no targets"));
+        }
+        Ok(out)
+    }
+
+    fn flatten(
+        &self,
+        refs: &'a [TargetRef],
+        profile: Option<&str>,
+        stack: &mut Vec<&'a str>,
+    ) -> Result<Vec<Target>, String> {
+        let mut out = Vec::new();
+        for r in refs {
+            let more = match r {
+                TargetRef::Target(t) => {
+                    if !self.table.provider_ids().any(|p| p == &*t.provider) {
+                        return Err(format!(
+                            "unknown provider `{}` in target `{}/{}`",
+                            t.provider, t.provider, t.model
+                        ));
+                    }
+                    if t.model.is_empty() {
+                        return Err(format!(
+                            "target of provider `{}` names no model",
+                            t.provider
+                        ));
+                    }
+                    vec![t.clone()]
+                }
+                TargetRef::Virtual(n) => self.flatten_vm(n, stack)?,
+            };
+            for mut t in more {
+                if t.profile.is_none() {
+                    t.profile = profile.map(Arc::from);
+                }
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    fn set(
+        &self,
+        targets: Vec<Target>,
+        strategy: Strategy,
+        sticky: Option<crate::target::Sticky>,
+    ) -> Result<TargetSet, String> {
+        check_strategy(&targets, strategy)?;
+        let resolved = targets
+            .into_iter()
+            .map(|t| {
+                let mut candidate = Candidate::new(t.provider.clone(), t.model.clone());
+                candidate.profile = t.profile.clone();
+                Resolved {
+                    stat: self.stats.get(&t.provider, &t.model),
+                    candidate,
+                    weight: t.weight,
+                    price: t.price.map(|p| p.blended()),
+                    quality: t.quality.unwrap_or(0.5),
+                }
+            })
+            .collect();
+        Ok(TargetSet::new(resolved, strategy, sticky))
+    }
+
+    fn rule(
+        &self,
+        rule: &'a Rule,
+        virtuals: &HashMap<Arc<str>, Arc<TargetSet>>,
+    ) -> Result<CompiledRule, String> {
+        let conditions = Conditions::compile(rule)?;
+        let dest = match &rule.destination {
+            None => return Err("has no destination (`to`)".into()),
+            Some(Destination::Discovered(providers)) => {
+                if providers.is_empty() {
+                    return Err("`discovered` lists no provider".into());
+                }
+                for p in providers {
+                    if !self.table.provider_ids().any(|id| id == p) {
+                        return Err(format!("unknown provider `{p}` in `discovered`"));
+                    }
+                }
+                Dest::Discovered(providers.iter().map(|p| Arc::from(p.as_str())).collect())
+            }
+            Some(Destination::Targets(refs)) => match refs.as_slice() {
+                [TargetRef::Virtual(n)]
+                    if rule.strategy.is_none()
+                        && rule.sticky.is_none()
+                        && rule.profile.is_none() =>
+                {
+                    let set = virtuals
+                        .get(n.as_str())
+                        .ok_or_else(|| format!("unknown virtual model `{n}`"))?;
+                    Dest::Set(set.clone())
+                }
+                [] => return Err("has no targets".into()),
+                refs => {
+                    let targets = self.flatten(refs, rule.profile.as_deref(), &mut Vec::new())?;
+                    let strategy = rule.strategy.unwrap_or_default();
+                    Dest::Set(Arc::new(self.set(
+                        targets,
+                        strategy,
+                        rule.sticky.clone(),
+                    )?))
+                }
+            },
+        };
+        Ok(CompiledRule {
+            label: Arc::from(format!("rule:{}", rule.name)),
+            conditions,
+            dest,
+        })
+    }
+}
+
+fn check_strategy(targets: &[Target], strategy: Strategy) -> Result<(), String> {
+    if targets.iter().all(|t| t.weight == 0) {
+        return Err("target weights sum to 0".into());
+    }
+    for t in targets {
+        if let Some(q) = t.quality
+            && !(0.0..=1.0).contains(&q)
+        {
+            return Err(format!(
+                "quality of `{}/{}` must be within 0..=1, got {q}",
+                t.provider, t.model
+            ));
+        }
+        if let Some(p) = t.price
+            && !(p.input_per_mtok.is_finite()
+                && p.input_per_mtok >= 0.0
+                && p.output_per_mtok.is_finite()
+                && p.output_per_mtok >= 0.0)
+        {
+            return Err(format!(
+                "price of `{}/{}` must be non-negative numbers",
+                t.provider, t.model
+            ));
+        }
+    }
+    match strategy {
+        Strategy::QualityCost { quality_bias } if !(0.0..=1.0).contains(&quality_bias) => Err(
+            format!("`quality_bias` must be within 0..=1, got {quality_bias}"),
+        ),
+        Strategy::Cheapest {
+            max_price: Some(max),
+        } => {
+            let under = targets
+                .iter()
+                .any(|t| t.price.is_some_and(|p| p.blended() <= max));
+            if under {
+                Ok(())
+            } else {
+                Err(format!(
+                    "no target has a price at or under `max_price` {max}"
+                ))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+impl Rules {
+    /// A builder over the provider table.
+    pub fn builder(table: Arc<RouteTable>) -> RulesBuilder {
+        RulesBuilder {
+            table,
+            rules: Vec::new(),
+            virtuals: Vec::new(),
+            stats: TargetStats::new(),
+            health: Arc::new(AlwaysHealthy),
+        }
+    }
+
+    /// Just the provider table: no rules, no virtual models.
+    pub fn from_table(table: Arc<RouteTable>) -> Rules {
+        Rules {
+            table,
+            rules: Vec::new(),
+            virtuals: HashMap::new(),
+            listed: Vec::new(),
+            stats: TargetStats::new(),
+            health: Arc::new(AlwaysHealthy),
+        }
+    }
+
+    /// The provider table used as the fallback.
+    pub fn table(&self) -> &Arc<RouteTable> {
+        &self.table
+    }
+
+    /// The stats registry the strategies read and the route layer fills.
+    pub fn stats(&self) -> &TargetStats {
+        &self.stats
+    }
+
+    /// Virtual models as (name, description), in the order defined.
+    pub fn virtual_models(&self) -> impl Iterator<Item = (&str, Option<&str>)> {
+        self.listed.iter().map(|(n, d)| (&**n, d.as_deref()))
+    }
+
+    /// How many rules there are.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// Decides where a request goes, or a 404 (unknown model) in the client's protocol.
+    pub fn route(
+        &self,
+        parsed: &ParsedRequest,
+        ctx: &RequestContext,
+        headers: &HeaderMap,
+    ) -> Result<RouteDecision, Rejection> {
+        let model = parsed.model().unwrap_or_default();
+        for rule in &self.rules {
+            if !rule.conditions.matches(model, parsed, ctx, headers) {
+                continue;
+            }
+            let candidates = match &rule.dest {
+                Dest::Set(set) => self.order(set, parsed, headers),
+                Dest::Discovered(providers) => self.discovered(providers, model),
+            };
+            if !candidates.is_empty() {
+                return Ok(decision(model, rule.label.clone(), candidates));
+            }
+        }
+        if let Some((name, set)) = self.virtuals.get_key_value(model) {
+            let label = Arc::from(format!("virtual:{name}"));
+            return Ok(decision(model, label, self.order(set, parsed, headers)));
+        }
+        self.table.route(model).map_err(|r| self.not_found(r))
+    }
+
+    fn order(
+        &self,
+        set: &TargetSet,
+        parsed: &ParsedRequest,
+        headers: &HeaderMap,
+    ) -> Vec<Candidate> {
+        let key = set
+            .sticky_key()
+            .and_then(|k| sticky_value(k, parsed, headers));
+        set.order(&*self.health, key.as_deref())
+    }
+
+    fn discovered(&self, providers: &[Arc<str>], model: &str) -> Vec<Candidate> {
+        let dir = self.table.directory();
+        let mut out: Vec<Candidate> = providers
+            .iter()
+            .filter(|p| dir.contains(p, model))
+            .map(|p| Candidate::new(p.clone(), model))
+            .collect();
+        out.sort_by_key(|c| !self.health.is_healthy(&c.provider, &c.model));
+        out
+    }
+
+    fn not_found(&self, r: Rejection) -> Rejection {
+        if r.status() != StatusCode::NOT_FOUND || self.listed.is_empty() {
+            return r;
+        }
+        let names: Vec<&str> = self.listed.iter().map(|(n, _)| &**n).collect();
+        let msg = format!("{} Virtual models: {}.", r.message(), names.join(", "));
+        Rejection::new(StatusCode::NOT_FOUND, ErrorType::NotFound, msg)
+            .param("model")
+            .code("model_not_found")
+    }
+}
+
+fn decision(model: &str, rule: Arc<str>, candidates: Vec<Candidate>) -> RouteDecision {
+    RouteDecision {
+        requested_model: Arc::from(model),
+        rule,
+        candidates,
+    }
+}
+
+/// The sticky key's value in this request, if present.
+fn sticky_value<'a>(
+    key: &StickyKey,
+    parsed: &'a ParsedRequest,
+    headers: &'a HeaderMap,
+) -> Option<Cow<'a, [u8]>> {
+    match key {
+        StickyKey::Header(name) => headers
+            .get(name.as_str())
+            .map(|v| Cow::Borrowed(v.as_bytes())),
+        StickyKey::Field(path) => {
+            let v = path.split('.').try_fold(parsed.json(), |v, p| v.get(p))?;
+            match v {
+                serde_json::Value::String(s) => Some(Cow::Borrowed(s.as_bytes())),
+                serde_json::Value::Null => None,
+                other => Some(Cow::Owned(other.to_string().into_bytes())),
+            }
+        }
+    }
+}
