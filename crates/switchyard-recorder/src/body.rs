@@ -1,0 +1,352 @@
+//! [`RecordedBody`] and the record in flight it finishes exactly once.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, header};
+use http_body::{Body, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use switchyard_core::{
+    Attribution, Endpoint, ErrorClass, ErrorKind, Exchange, ParsedRequest, RequestContext,
+};
+
+use crate::OVERHEAD_HEADER;
+use crate::classify::classify;
+use crate::hooks::{OnRecord, Started};
+use crate::record::{AttemptRecord, Outcome, Record, UsageRecord};
+use crate::time::{rfc3339, unix_ms};
+
+pin_project! {
+    /// A response body observed as it passes: frames go on unchanged; the
+    /// record finishes at the end, on an error or trailers, or when the body
+    /// is dropped early (the client went away).
+    pub struct RecordedBody<B, H>
+    where
+        H: OnRecord,
+    {
+        // Declared first, so it is dropped first: inner layers' bodies finish
+        // their accounting before this record reads it.
+        #[pin]
+        inner: B,
+        inflight: Option<Box<InFlight<H>>>,
+    }
+}
+
+impl<B, H: OnRecord> RecordedBody<B, H> {
+    pub(crate) fn new(inner: B, inflight: Option<Box<InFlight<H>>>) -> Self {
+        RecordedBody { inner, inflight }
+    }
+}
+
+impl<B: From<Bytes>, H: OnRecord> From<Bytes> for RecordedBody<B, H> {
+    fn from(bytes: Bytes) -> Self {
+        RecordedBody::new(B::from(bytes), None)
+    }
+}
+
+impl<B, H: OnRecord> std::fmt::Debug for RecordedBody<B, H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordedBody").finish_non_exhaustive()
+    }
+}
+
+impl<B, H> Body for RecordedBody<B, H>
+where
+    B: Body<Data = Bytes>,
+    H: OnRecord,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let mut this = self.project();
+        let frame = ready!(this.inner.as_mut().poll_frame(cx));
+        let Some(f) = this.inflight.as_deref_mut() else {
+            return Poll::Ready(frame);
+        };
+        let end = match &frame {
+            Some(Ok(frame)) => match frame.data_ref() {
+                Some(data) => {
+                    f.on_data(data);
+                    this.inner.is_end_stream().then_some(Outcome::Completed)
+                }
+                None => Some(Outcome::Completed),
+            },
+            Some(Err(_)) => Some(Outcome::StreamError),
+            None => Some(Outcome::Completed),
+        };
+        if let Some(outcome) = end
+            && let Some(mut f) = this.inflight.take()
+        {
+            f.finish(outcome);
+        }
+        Poll::Ready(frame)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// An exchange under way: what the record will say.
+pub(crate) struct InFlight<H: OnRecord> {
+    hooks: H,
+    exchange: Arc<Exchange>,
+    id: String,
+    ts_ms: i64,
+    endpoint: Endpoint,
+    stream: bool,
+    attribution: Attribution,
+    requested_model: Option<String>,
+    request_body: Bytes,
+    request_truncated: bool,
+    capture: usize,
+    start: Instant,
+    status: u16,
+    overhead_us: Option<u64>,
+    first_byte: Option<Instant>,
+    first_token_seen: bool,
+    chunks: u64,
+    bytes: u64,
+    /// Frames of a non-streamed answer, kept by reference up to `capture` bytes.
+    response: Option<Vec<Bytes>>,
+    response_len: usize,
+    response_truncated: bool,
+    failure: Option<ErrorClass>,
+    done: bool,
+}
+
+impl<H: OnRecord> InFlight<H> {
+    pub(crate) fn start(
+        ctx: &RequestContext,
+        parsed: Option<&ParsedRequest>,
+        hooks: H,
+        capture: usize,
+    ) -> Self {
+        let exchange = ctx.exchange().clone();
+        exchange.set_capture_limit(capture);
+        let raw = parsed.map(|p| p.raw().clone()).unwrap_or_default();
+        let request_truncated = raw.len() > capture;
+        let ts_ms = unix_ms(ctx.received_at());
+        let f = InFlight {
+            hooks,
+            exchange,
+            id: ctx.id().as_str().to_owned(),
+            ts_ms,
+            endpoint: ctx.endpoint(),
+            stream: parsed.is_some_and(ParsedRequest::is_stream),
+            attribution: ctx.attribution().clone(),
+            requested_model: parsed.and_then(|p| p.model()).map(str::to_owned),
+            request_body: raw.slice(..raw.len().min(capture)),
+            request_truncated,
+            capture,
+            start: ctx.started(),
+            status: 0,
+            overhead_us: None,
+            first_byte: None,
+            first_token_seen: false,
+            chunks: 0,
+            bytes: 0,
+            response: None,
+            response_len: 0,
+            response_truncated: false,
+            failure: None,
+            done: false,
+        };
+        f.hooks.on_start(&Started {
+            id: f.id.clone(),
+            time: rfc3339(ts_ms),
+            endpoint: f.endpoint.as_str(),
+            stream: f.stream,
+            requested_model: f.requested_model.clone(),
+            source: f.attribution.source.clone(),
+            project: f.attribution.project.clone(),
+        });
+        f
+    }
+
+    /// The answer's head is ready: measure the overhead, say who serves it.
+    pub(crate) fn on_head<B>(&mut self, res: &mut Response<B>) {
+        let elapsed = self.start.elapsed();
+        self.status = res.status().as_u16();
+        let snap = self.exchange.snapshot();
+        let upstream: Duration =
+            snap.attempts.iter().map(|a| a.duration).sum::<Duration>() + snap.upstream_body_wait;
+        let overhead = elapsed.saturating_sub(upstream);
+        let us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
+        self.overhead_us = Some(us);
+        res.headers_mut()
+            .insert(OVERHEAD_HEADER, HeaderValue::from(us));
+        let sse = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !sse && self.capture > 0 {
+            self.response = Some(Vec::new());
+        }
+        let served = snap.served_by.as_ref();
+        self.hooks.on_routed(
+            &self.id,
+            served.map(|c| &*c.provider),
+            served.map(|c| &*c.model),
+            snap.attempts.len(),
+        );
+    }
+
+    pub(crate) fn on_data(&mut self, data: &Bytes) {
+        if data.is_empty() {
+            return;
+        }
+        self.chunks += 1;
+        self.bytes += data.len() as u64;
+        self.first_byte.get_or_insert_with(Instant::now);
+        if let Some(kept) = &mut self.response {
+            let room = self.capture.saturating_sub(self.response_len);
+            if data.len() > room {
+                self.response_truncated = true;
+            }
+            let take = data.len().min(room);
+            if take > 0 {
+                kept.push(data.slice(..take));
+                self.response_len += take;
+            }
+        }
+        if !self.first_token_seen && self.hooks.wants_first_token() {
+            if let Some(at) = self.exchange.first_token_at() {
+                self.first_token_seen = true;
+                self.hooks
+                    .on_first_token(&self.id, at.saturating_duration_since(self.start));
+            }
+        }
+    }
+
+    /// The stack failed before a head.
+    pub(crate) fn failed(&mut self, kind: Option<ErrorKind>) {
+        let kind = kind.unwrap_or(ErrorKind::Internal);
+        self.status = kind.status().as_u16();
+        self.failure = Some(ErrorClass::of_kind(kind));
+        self.finish(Outcome::Failed);
+    }
+
+    pub(crate) fn finish(&mut self, outcome: Outcome) {
+        if std::mem::replace(&mut self.done, true) {
+            return;
+        }
+        let record = Arc::new(self.build(outcome));
+        self.hooks.on_complete(&record);
+    }
+
+    fn build(&mut self, outcome: Outcome) -> Record {
+        let end = Instant::now();
+        let ex = self.exchange.snapshot();
+        if self.status == 0 {
+            // Gone before the head: nginx's "client closed request".
+            self.status = 499;
+        }
+        let error = self.failure.or_else(|| classify(self.status, outcome, &ex));
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let ttft = ex
+            .first_token_at
+            .map(|t| t.saturating_duration_since(self.start));
+        let usage = ex.usage.map(|u| UsageRecord {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            cached_tokens: u.cached_tokens,
+            cache_write_tokens: ex.cache_write_tokens,
+            reasoning_tokens: u.reasoning_tokens,
+            estimated: u.estimated,
+        });
+        let tokens_per_second = match (ex.first_token_at, usage) {
+            (Some(first), Some(u)) if u.output_tokens > 1 => {
+                let rest = end.saturating_duration_since(first).as_secs_f64();
+                // The first token arrived at `first`; the rest took `gen`.
+                (rest > 0.0).then(|| (u.output_tokens - 1) as f64 / rest)
+            }
+            _ => None,
+        };
+        let identity = ex.identity.as_deref();
+        let served = ex.served_by.as_ref();
+        let response_body = self.response.take().map(|frames| match frames.len() {
+            1 => frames.into_iter().next().unwrap_or_default(),
+            _ => Bytes::from(frames.concat()),
+        });
+        Record {
+            id: std::mem::take(&mut self.id),
+            time: rfc3339(self.ts_ms),
+            ts_ms: self.ts_ms,
+            endpoint: self.endpoint.as_str(),
+            protocol: self.endpoint.protocol().as_str(),
+            stream: self.stream,
+            key_id: identity.and_then(|i| i.key_id.clone()),
+            team: identity.and_then(|i| i.team.clone()),
+            source: self.attribution.source.take(),
+            project: self
+                .attribution
+                .project
+                .take()
+                .or_else(|| identity.and_then(|i| i.project.clone())),
+            tags: ex.tags.iter().map(|t| t.to_string()).collect(),
+            route: ex.route.as_ref().map(|r| r.rule.to_string()),
+            requested_model: self.requested_model.take(),
+            candidates: ex
+                .route
+                .iter()
+                .flat_map(|r| &r.candidates)
+                .map(|c| format!("{}/{}", c.provider, c.model))
+                .collect(),
+            attempts: ex
+                .attempts
+                .iter()
+                .map(|a| AttemptRecord {
+                    provider: a.candidate.provider.to_string(),
+                    model: a.candidate.model.to_string(),
+                    status: a.status,
+                    error: a.error.clone(),
+                    duration_ms: ms(a.duration),
+                })
+                .collect(),
+            provider: served.map(|c| c.provider.to_string()),
+            model: served.map(|c| c.model.to_string()),
+            response_model: ex.response_model.as_ref().map(|m| m.to_string()),
+            status: self.status,
+            outcome,
+            error_type: error.map(ErrorClass::as_str),
+            finish_reason: ex.finish_reason.as_ref().map(|r| r.to_string()),
+            usage,
+            cost_usd: ex.cost.map(|c| c.usd()),
+            duration_ms: ms(end.saturating_duration_since(self.start)),
+            ttfb_ms: self
+                .first_byte
+                .map(|t| ms(t.saturating_duration_since(self.start))),
+            ttft_ms: ttft.map(ms),
+            overhead_us: self.overhead_us,
+            tokens_per_second,
+            chunks: self.chunks,
+            response_bytes: self.bytes,
+            request_body: std::mem::take(&mut self.request_body),
+            request_truncated: self.request_truncated,
+            response_body,
+            response_truncated: self.response_truncated,
+            answer: ex.output_text.as_ref().map(|t| t.to_string()),
+            answer_truncated: ex.output_truncated,
+        }
+    }
+}
+
+impl<H: OnRecord> Drop for InFlight<H> {
+    /// Dropped before the end: the client went away.
+    fn drop(&mut self) {
+        self.finish(Outcome::ClientDisconnected);
+    }
+}
