@@ -31,14 +31,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod anthropic;
 mod client;
 mod forward;
 pub mod mock;
+mod native;
 mod openai;
 mod request;
 pub mod set;
+mod translate;
 
+pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
 pub use client::{ClientOptions, http_client};
 pub use mock::{Mock, MockConfig};
 pub use openai::{OpenAi, OpenAiConfig};
 pub use set::ProviderSet;
+pub use translate::{Translate, TranslateBody, TranslateLayer};

@@ -71,7 +71,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod anthropic;
+mod brain;
+mod formats;
 mod openai;
+mod openai_chat;
 mod record;
 mod reply;
 mod server;

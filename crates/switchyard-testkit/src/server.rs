@@ -226,7 +226,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response {
     state.received.send_modify(|n| *n += 1);
     let scripted = lock(&state.script).pop_front();
     match scripted {
-        None => openai::default_reply(&state, &rec),
+        None => crate::formats::default_reply(&state, &rec),
         Some(reply) => scripted_reply(&state, &rec, reply).await,
     }
 }

@@ -17,6 +17,8 @@ use crate::server::State;
 pub(crate) enum Step {
     /// Send `data: {payload}\n\n`.
     Data(String),
+    /// Send the bytes as they are (named SSE events, NDJSON lines).
+    Raw(String),
     /// Pause.
     Sleep(Duration),
     /// Wait for the gate to open.
@@ -36,6 +38,21 @@ impl Step {
                 steps.push(Step::Sleep(delay));
             }
             steps.push(Step::Data(event));
+        }
+        steps
+    }
+
+    /// Raw frames with `delay` between them (not before the first).
+    pub(crate) fn spaced_raw(
+        frames: impl IntoIterator<Item = String>,
+        delay: Duration,
+    ) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for frame in frames {
+            if !steps.is_empty() && !delay.is_zero() {
+                steps.push(Step::Sleep(delay));
+            }
+            steps.push(Step::Raw(frame));
         }
         steps
     }
@@ -64,6 +81,15 @@ impl Drop for Guard {
 /// A `200 text/event-stream` response whose body plays `steps` as it is
 /// polled: nothing is produced before the server asks for it.
 pub(crate) fn sse(state: Arc<State>, steps: Vec<Step>) -> Response {
+    streamed(state, steps, "text/event-stream")
+}
+
+/// Like [`sse`], with another content type (`application/x-ndjson`).
+pub(crate) fn streamed(
+    state: Arc<State>,
+    steps: Vec<Step>,
+    content_type: &'static str,
+) -> Response {
     let guard = Guard {
         state,
         finished: false,
@@ -79,6 +105,9 @@ pub(crate) fn sse(state: Arc<State>, steps: Vec<Step>) -> Response {
                 Some(Step::Data(payload)) => {
                     let frame = Bytes::from(format!("data: {payload}\n\n"));
                     return Some((Ok(frame), (steps, guard)));
+                }
+                Some(Step::Raw(payload)) => {
+                    return Some((Ok(Bytes::from(payload)), (steps, guard)));
                 }
                 Some(Step::Sleep(delay)) => tokio::time::sleep(delay).await,
                 Some(Step::Wait(gate)) => gate.wait().await,
@@ -98,10 +127,7 @@ pub(crate) fn sse(state: Arc<State>, steps: Vec<Step>) -> Response {
     let mut response = Response::new(Body::from_stream(body));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }

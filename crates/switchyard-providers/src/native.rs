@@ -1,0 +1,94 @@
+//! What the providers that speak their own wire format share: sending a
+//! (maybe translated) body and translating the answer back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use switchyard_core::{Body, Error};
+
+use crate::forward;
+use crate::translate::{Translation, respond};
+
+/// A request ready to go upstream.
+pub(crate) struct Outgoing {
+    /// The full URL.
+    pub url: String,
+    /// Headers, auth included.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+    /// How to convert the answer back, if the body was translated.
+    pub translation: Option<Translation>,
+}
+
+/// The parts of a provider's config every native provider has.
+#[derive(Clone)]
+pub(crate) struct Common {
+    pub id: Arc<str>,
+    pub client: reqwest::Client,
+    pub first_byte_timeout: Duration,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Common {
+    /// `content-type: application/json`, the client's `accept`, then `extra`
+    /// and the configured headers (which win).
+    pub fn headers(&self, client: &HeaderMap, extra: &[(HeaderName, HeaderValue)]) -> HeaderMap {
+        let mut h = HeaderMap::with_capacity(4 + extra.len() + self.headers.len());
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if let Some(a) = client.get(ACCEPT) {
+            h.insert(ACCEPT, a.clone());
+        }
+        for (k, v) in extra.iter().chain(&self.headers) {
+            h.insert(k.clone(), v.clone());
+        }
+        h
+    }
+
+    /// Sends `out` and translates the answer if needed.
+    pub fn send(&self, out: Outgoing) -> BoxFuture<'static, Result<Response<Body>, Error>> {
+        let common = self.clone();
+        Box::pin(async move {
+            let request = common
+                .client
+                .post(&out.url)
+                .headers(out.headers)
+                .body(out.body)
+                .build()
+                .map_err(|e| forward::request_error(&common.id, e))?;
+            let res = forward::send(
+                common.client.clone(),
+                request,
+                common.id.clone(),
+                common.first_byte_timeout,
+            )
+            .await?;
+            match out.translation {
+                None => Ok(res),
+                Some(t) => respond(t, res).await,
+            }
+        })
+    }
+}
+
+/// A header value marked sensitive, or an internal error naming the provider.
+pub(crate) fn secret(id: &str, value: &str) -> Result<HeaderValue, Error> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Error::internal(format!(
+            "the credentials of provider `{id}` are not a valid header value"
+        ))
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// A ready answer as the provider's future.
+pub(crate) fn ready(
+    res: Result<Response<Body>, Error>,
+) -> BoxFuture<'static, Result<Response<Body>, Error>> {
+    Box::pin(std::future::ready(res))
+}

@@ -1,0 +1,26 @@
+//! Which fake format answers a request, by its path.
+
+use std::sync::Arc;
+
+use axum::response::Response;
+
+use crate::record::Recorded;
+use crate::server::State;
+
+/// The default answer: the format the path names (Anthropic, Gemini,
+/// Ollama, Responses), else the OpenAI-compatible echo server.
+pub(crate) fn default_reply(state: &Arc<State>, rec: &Recorded) -> Response {
+    let path = rec.path.trim_end_matches('/');
+    if rec.method == http::Method::POST
+        && (path.ends_with("/messages") || path.ends_with("/messages/count_tokens"))
+    {
+        return crate::anthropic::reply(state, rec);
+    }
+    if rec.method == http::Method::POST
+        && path.ends_with("/chat/completions")
+        && crate::openai_chat::wants(&rec.json())
+    {
+        return crate::openai_chat::reply(state, rec);
+    }
+    crate::openai::default_reply(state, rec)
+}
