@@ -1,0 +1,66 @@
+//! [`JournalConfig`]: where and how records are kept.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// The `[journal]` section of the gateway's configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JournalConfig {
+    /// Journal at all (default `true`).
+    pub enabled: bool,
+    /// The SQLite file; unset: an in-memory database, lost at exit.
+    pub path: Option<PathBuf>,
+    /// Also append every record as one JSON line to this file.
+    pub jsonl: Option<PathBuf>,
+    /// Records waiting to be written before new ones are dropped (and counted).
+    pub queue_capacity: usize,
+    /// The most records written in one transaction.
+    pub batch_size: usize,
+    /// Bytes kept of each request body, answer body and answer text.
+    pub max_body_bytes: usize,
+    /// Delete records older than this many days (0: keep).
+    pub retention_days: u32,
+    /// Keep at most this many records, deleting the oldest (0: no limit;
+    /// default 100 000 for the in-memory database, none for a file).
+    pub max_rows: Option<u64>,
+}
+
+impl Default for JournalConfig {
+    fn default() -> Self {
+        JournalConfig {
+            enabled: true,
+            path: None,
+            jsonl: None,
+            queue_capacity: 10_000,
+            batch_size: 512,
+            max_body_bytes: 64 << 10,
+            retention_days: 30,
+            max_rows: None,
+        }
+    }
+}
+
+impl JournalConfig {
+    /// Checks the numbers.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.queue_capacity == 0 {
+            return Err("`journal.queue_capacity` must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return Err("`journal.batch_size` must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The row limit in force.
+    pub fn row_limit(&self) -> Option<u64> {
+        match (self.max_rows, &self.path) {
+            (Some(0), _) => None,
+            (Some(n), _) => Some(n),
+            (None, None) => Some(100_000),
+            (None, Some(_)) => None,
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! [`Journal`]: the bounded queue, the writer thread, and queries.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select, unbounded};
+use rusqlite::Connection;
+use switchyard_recorder::{OnRecord, Record};
+
+use crate::config::JournalConfig;
+use crate::jsonl::JsonlSink;
+use crate::sqlite;
+use crate::{DROPPED_METRIC, QUEUE_METRIC, WRITTEN_METRIC};
+
+type Query = Box<dyn FnOnce(&Connection) + Send>;
+
+enum Control {
+    Query(Query),
+    Close(std::sync::mpsc::Sender<()>),
+}
+
+/// The journal: a hook for the recorder and a handle for queries.
+///
+/// Clones share the queue and the writer. See the [crate documentation](crate).
+#[derive(Clone)]
+pub struct Journal {
+    tx: Sender<Arc<Record>>,
+    control: Sender<Control>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dropped: Arc<AtomicU64>,
+    written: Arc<AtomicU64>,
+    closed: AtomicBool,
+    capacity: usize,
+    file: Option<PathBuf>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("file", &self.shared.file)
+            .field("queued", &self.tx.len())
+            .finish_non_exhaustive()
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    jsonl: Option<JsonlSink>,
+    records: Receiver<Arc<Record>>,
+    control: Receiver<Control>,
+    batch_size: usize,
+    retention_days: u32,
+    max_rows: Option<u64>,
+    written: Arc<AtomicU64>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl Journal {
+    /// Opens the sinks `config` names and starts the writer thread.
+    pub fn open(config: &JournalConfig) -> Result<Journal, String> {
+        config.validate()?;
+        let conn = sqlite::open(config.path.as_deref())?;
+        let jsonl = config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
+        let (tx, records) = bounded(config.queue_capacity);
+        let (control, control_rx) = unbounded();
+        let written = Arc::new(AtomicU64::new(0));
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            dropped: dropped.clone(),
+            conn,
+            jsonl,
+            records,
+            control: control_rx,
+            batch_size: config.batch_size,
+            retention_days: config.retention_days,
+            max_rows: config.row_limit(),
+            written: written.clone(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("switchyard-journal".into())
+            .spawn(move || writer.run())
+            .map_err(|e| format!("starting the journal writer: {e}"))?;
+        Ok(Journal {
+            tx,
+            control,
+            shared: Arc::new(Shared {
+                dropped,
+                written,
+                closed: AtomicBool::new(false),
+                capacity: config.queue_capacity,
+                file: config.path.clone(),
+                writer: Mutex::new(Some(handle)),
+            }),
+        })
+    }
+
+    /// Queues a record; counts it as dropped if the queue is full or closed.
+    pub fn push(&self, record: Arc<Record>) {
+        if self.shared.closed.load(Ordering::Acquire) {
+            return self.drop_one();
+        }
+        match self.tx.try_send(record) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.drop_one(),
+        }
+    }
+
+    fn drop_one(&self) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(DROPPED_METRIC).increment(1);
+    }
+
+    /// Records dropped so far (queue full, or after close).
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Records written so far.
+    pub fn written(&self) -> u64 {
+        self.shared.written.load(Ordering::Relaxed)
+    }
+
+    /// Records waiting in the queue.
+    pub fn queued(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// The queue's capacity.
+    pub fn capacity(&self) -> usize {
+        self.shared.capacity
+    }
+
+    /// Writes everything queued, then stops the writer, waiting up to
+    /// `timeout`. Records pushed afterwards are counted as dropped.
+    pub fn close(&self, timeout: Duration) {
+        self.shared.closed.store(true, Ordering::Release);
+        let (ack, done) = std::sync::mpsc::channel();
+        if self.control.send(Control::Close(ack)).is_ok() && done.recv_timeout(timeout).is_err() {
+            tracing::warn!("the journal did not finish writing within {timeout:?}");
+            return;
+        }
+        let handle = self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// Runs `f` on a connection to the journal: a fresh read-only one for a
+    /// file, the writer's for the in-memory database.
+    pub(crate) async fn query<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, String> + Send + 'static,
+    {
+        if let Some(path) = self.shared.file.clone() {
+            return tokio::task::spawn_blocking(move || f(&sqlite::open_reader(&path)?))
+                .await
+                .map_err(|e| format!("journal query failed: {e}"))?;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Query = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.control
+            .send(Control::Query(job))
+            .map_err(|_| "the journal is closed".to_owned())?;
+        rx.await.map_err(|_| "the journal is closed".to_owned())?
+    }
+}
+
+impl OnRecord for Journal {
+    fn on_complete(&self, record: &Arc<Record>) {
+        self.push(record.clone());
+    }
+}
+
+impl Writer {
+    /// How often retention runs, at most.
+    const RETAIN_EVERY: Duration = Duration::from_secs(10);
+
+    fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.batch_size);
+        let mut last_retain = Instant::now() - Self::RETAIN_EVERY;
+        loop {
+            select! {
+                recv(self.records) -> r => match r {
+                    Ok(r) => {
+                        batch.push(r);
+                        self.fill(&mut batch);
+                        self.write(&mut batch);
+                    }
+                    Err(_) => return,
+                },
+                recv(self.control) -> c => match c {
+                    Ok(Control::Query(q)) => q(&self.conn),
+                    Ok(Control::Close(ack)) => {
+                        while !self.records.is_empty() {
+                            self.fill(&mut batch);
+                            self.write(&mut batch);
+                        }
+                        self.retain();
+                        let _ = ack.send(());
+                        return;
+                    }
+                    Err(_) => return,
+                },
+            }
+            if last_retain.elapsed() >= Self::RETAIN_EVERY {
+                last_retain = Instant::now();
+                self.retain();
+            }
+        }
+    }
+
+    fn fill(&self, batch: &mut Vec<Arc<Record>>) {
+        while batch.len() < self.batch_size {
+            match self.records.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        metrics::gauge!(QUEUE_METRIC).set(self.records.len() as f64);
+    }
+
+    fn write(&mut self, batch: &mut Vec<Arc<Record>>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = sqlite::insert(&mut self.conn, batch) {
+            tracing::error!(error = %e, records = batch.len(), "writing the journal failed");
+            self.dropped
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            metrics::counter!(DROPPED_METRIC).increment(batch.len() as u64);
+        } else {
+            self.written
+                .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            metrics::counter!(WRITTEN_METRIC).increment(batch.len() as u64);
+        }
+        if let Some(jsonl) = &mut self.jsonl
+            && let Err(e) = jsonl.write(batch)
+        {
+            tracing::error!(error = %e, "writing the JSONL journal failed");
+        }
+        batch.clear();
+    }
+
+    fn retain(&self) {
+        match sqlite::retain(&self.conn, self.retention_days, self.max_rows) {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(deleted = n, "journal retention"),
+            Err(e) => tracing::warn!(error = %e, "journal retention failed"),
+        }
+    }
+}
