@@ -1,0 +1,450 @@
+//! End-to-end overhead bench: what putting Switchyard in front of a provider
+//! costs a client.
+//!
+//! Starts a fast local upstream (a minimal hyper server answering a fixed
+//! OpenAI chat completion, or ~20 streamed chunks), the release `switchyard`
+//! binary with its default stack, and a bare passthrough stack (this
+//! executable re-run as a gateway), each gateway pinned to one core with one
+//! runtime worker; the upstream and the load generator run on another core.
+//! Then, interleaved over direct / default / bare: closed-loop throughput,
+//! open-loop latency at a fixed rate, gateway CPU per request and memory,
+//! streaming first-byte, per-chunk and end-of-stream delays, a 1 MiB body,
+//! and memory with thousands of streams held open. Prints a table and one
+//! JSON line.
+//!
+//! ```text
+//! scripts/bench-overhead            # cargo build --release, then this bench
+//! scripts/bench-overhead --quick    # ~30 s
+//! cargo bench --bench overhead -- --help
+//! ```
+//!
+//! Run by `cargo test` (no `--bench` argument) it does a short smoke run
+//! without pinning and fails if any exchange failed or a stream was stalled.
+#![forbid(unsafe_code)]
+
+mod bare;
+mod client;
+mod load;
+mod opts;
+mod procs;
+mod report;
+mod scenarios;
+mod upstream;
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use serde_json::json;
+
+use crate::opts::{Opts, Plan};
+use crate::scenarios::Target;
+use crate::upstream::Upstream;
+
+fn main() -> ExitCode {
+    if std::env::var(bare::ROLE_ENV).is_ok_and(|r| r == "bare") {
+        return bare::main();
+    }
+    let smoke = !std::env::args().any(|a| a == "--bench");
+    let opts = if smoke {
+        Opts::parse_from(["overhead", "--quick", "--nagle-canary"])
+    } else {
+        Opts::parse()
+    };
+    let mut plan = opts.plan();
+    if smoke {
+        plan = Plan {
+            warmup: 0.2,
+            duration: 0.5,
+            rounds: 1,
+            latency_slice: 0.5,
+            latency_rounds: 1,
+            stream_slice: 0.4,
+            stream_concurrency: 4,
+            large_requests: 10,
+            streams: vec![200],
+        };
+    }
+    let pin = !smoke && procs::can_pin();
+    if pin {
+        if let Err(e) = pin_self(opts.load_core) {
+            eprintln!("overhead: {e}");
+            return ExitCode::FAILURE;
+        }
+    } else if !smoke {
+        eprintln!("overhead: `taskset` not found: nothing is pinned, figures are less comparable");
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("overhead: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&opts, &plan, pin, smoke)) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("overhead: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Pins this process (the upstream, the load generator and every thread they
+/// start) to `core`.
+fn pin_self(core: usize) -> Result<(), String> {
+    let ids = core_affinity::get_core_ids().unwrap_or_default();
+    let id = ids
+        .into_iter()
+        .find(|c| c.id == core)
+        .ok_or_else(|| format!("no CPU core {core} (use --load-core)"))?;
+    if core_affinity::set_for_current(id) {
+        Ok(())
+    } else {
+        Err(format!("cannot pin to core {core}"))
+    }
+}
+
+/// Raises the open-files limit for `streams` held-open streams; returns the
+/// largest stream count the limit allows (each stream is two descriptors in
+/// this process and two in the gateway).
+fn raise_fd_limit(streams: usize) -> usize {
+    use rlimit::Resource;
+    let want = (streams as u64) * 2 + 4_096;
+    if rlimit::setrlimit(Resource::NOFILE, want, want).is_err() {
+        let _ = rlimit::increase_nofile_limit(want);
+    }
+    let (soft, _) = rlimit::getrlimit(Resource::NOFILE).unwrap_or((1_024, 1_024));
+    (soft.saturating_sub(1_024) / 2) as usize
+}
+
+struct Gateways {
+    procs: Vec<procs::Proc>,
+    dir: PathBuf,
+}
+
+impl Drop for Gateways {
+    fn drop(&mut self) {
+        self.procs.clear();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start_gateway(
+    name: &str,
+    upstream: &Upstream,
+    dir: &Path,
+    core: Option<usize>,
+) -> Result<procs::Proc, String> {
+    let base_url = format!("http://{}/v1", upstream.addr);
+    let log = dir.join(format!("{name}.log"));
+    match name {
+        "default" => {
+            let bin = procs::gateway_binary()?;
+            let config = dir.join("switchyard.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n"
+                ),
+            )
+            .map_err(|e| format!("writing {}: {e}", config.display()))?;
+            procs::spawn(procs::Launch {
+                program: &bin,
+                args: vec![
+                    "--config".into(),
+                    config.into_os_string(),
+                    "--workers".into(),
+                    "1".into(),
+                ],
+                envs: vec![],
+                core,
+                log: &log,
+            })
+        }
+        "bare" => {
+            let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+            procs::spawn(procs::Launch {
+                program: &exe,
+                args: vec![],
+                envs: vec![
+                    (bare::ROLE_ENV, OsString::from("bare")),
+                    (bare::UPSTREAM_ENV, OsString::from(base_url)),
+                    ("SWITCHYARD_WORKERS", OsString::from("1")),
+                ],
+                core,
+                log: &log,
+            })
+        }
+        other => Err(format!("unknown target `{other}` (direct, default, bare)")),
+    }
+}
+
+async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, String> {
+    let max_streams = plan.streams.iter().copied().max().unwrap_or(0);
+    let allowed = raise_fd_limit(max_streams);
+    let counts: Vec<usize> = plan
+        .streams
+        .iter()
+        .copied()
+        .filter(|&n| n <= allowed)
+        .collect();
+    if counts.len() < plan.streams.len() {
+        eprintln!(
+            "overhead: the open-files limit allows at most {allowed} open streams; skipping larger counts"
+        );
+    }
+    let gap = Duration::from_millis(opts.chunk_gap_ms);
+    let upstream = Upstream::start(opts.chunks, gap)
+        .await
+        .map_err(|e| format!("upstream: {e}"))?;
+    let dir = std::env::temp_dir().join(format!("switchyard-overhead-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut gateways = Gateways {
+        procs: Vec::new(),
+        dir: dir.clone(),
+    };
+    let core = pin.then_some(opts.gateway_core);
+    let mut targets = Vec::new();
+    for name in &opts.targets {
+        let name: &'static str = match name.as_str() {
+            "direct" => "direct",
+            "default" => "default",
+            "bare" => "bare",
+            other => return Err(format!("unknown target `{other}` (direct, default, bare)")),
+        };
+        if name == "direct" {
+            targets.push(Target::new(name, upstream.addr, None));
+            continue;
+        }
+        let p = start_gateway(name, &upstream, &dir, core)?;
+        targets.push(Target::new(name, p.addr, Some(p.pid)));
+        gateways.procs.push(p);
+    }
+    // Idle memory: started, one request served (lazy initialisation done), settled.
+    let body = client::chat_body(opts.body_bytes, "bench-fast", false);
+    for t in &mut targets {
+        let mut conn = client::connect(t.addr, None).await?;
+        client::exchange(&mut conn, &body)
+            .await
+            .map_err(|e| format!("{}: first request: {e}", t.name))?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for t in &mut targets {
+        t.figures.rss_idle_kib = t.pid.map(|p| procs::mem_kib(p, "VmRSS"));
+    }
+    let machine = procs::machine();
+    if machine["loadavg_1m_at_start"]
+        .as_f64()
+        .is_some_and(|l| l > 0.5)
+    {
+        eprintln!(
+            "overhead: load average {} before the run: other processes compete for the cores; figures will be noisy",
+            machine["loadavg_1m_at_start"]
+        );
+    }
+    eprintln!(
+        "overhead: {} ({} cores); gateways {}; body {} B; stream {} chunks {} ms apart",
+        machine["cpu"].as_str().unwrap_or("?"),
+        machine["cores"],
+        if pin {
+            format!(
+                "pinned to core {} with 1 worker, upstream + load on core {}",
+                opts.gateway_core, opts.load_core
+            )
+        } else {
+            "not pinned".into()
+        },
+        body.len(),
+        opts.chunks,
+        opts.chunk_gap_ms,
+    );
+    scenarios::throughput(
+        &mut targets,
+        &opts.concurrency,
+        plan.rounds,
+        plan.warmup,
+        plan.duration,
+        &body,
+    )
+    .await?;
+    scenarios::latency(
+        &mut targets,
+        opts.rate,
+        plan.latency_rounds,
+        plan.latency_slice,
+        &body,
+    )
+    .await?;
+    let stream_body = client::chat_body(opts.body_bytes, "bench-stream", true);
+    let mut canary = opts
+        .nagle_canary
+        .then(|| Target::new("direct-nagle", upstream.nagle_addr, None));
+    {
+        let mut all: Vec<Target> = std::mem::take(&mut targets);
+        all.extend(canary.take());
+        scenarios::streaming(
+            &mut all,
+            plan.stream_concurrency,
+            plan.rounds.max(2),
+            plan.stream_slice,
+            &stream_body,
+            opts.chunks,
+        )
+        .await?;
+        if all.last().is_some_and(|t| t.name == "direct-nagle") {
+            canary = all.pop();
+        }
+        targets = all;
+    }
+    let large_body = client::chat_body(opts.large_body_bytes, "bench-fast", false);
+    scenarios::large(&mut targets, plan.rounds, plan.large_requests, &large_body).await?;
+    for t in &mut targets {
+        t.figures.hwm_kib = t.pid.map(|p| procs::mem_kib(p, "VmHWM"));
+    }
+    let hold_body = client::chat_body(opts.body_bytes, "bench-hold", true);
+    scenarios::held(&mut targets, &counts, &upstream, &hold_body).await?;
+    if let Some(dir) = &opts.perf {
+        profile(&targets, dir, &body).await?;
+    }
+
+    let checks = report::checks(&targets);
+    let settings = json!({
+        "pinned": pin,
+        "gateway_core": opts.gateway_core,
+        "load_core": opts.load_core,
+        "gateway_workers": 1,
+        "body_bytes": body.len(),
+        "concurrency": opts.concurrency,
+        "rate": opts.rate,
+        "chunks": opts.chunks,
+        "chunk_gap_ms": opts.chunk_gap_ms,
+        "stream_concurrency": plan.stream_concurrency,
+        "large_body_bytes": large_body.len(),
+        "open_streams": counts,
+        "seconds_per_window": plan.duration,
+        "rounds": plan.rounds,
+        "quick": opts.quick,
+    });
+    let line = report::json_line(
+        machine,
+        settings,
+        &targets,
+        canary.as_ref(),
+        &opts.concurrency,
+        &checks,
+    );
+    println!();
+    println!(
+        "{}",
+        report::table(
+            &targets,
+            canary.as_ref(),
+            &opts.concurrency,
+            opts.rate,
+            &counts
+        )
+    );
+    if targets.iter().any(|t| t.name == "default") && targets.iter().any(|t| t.name == "direct") {
+        println!("{}", report::checks_table(&checks));
+    }
+    println!("{line}");
+    if let Some(path) = &opts.json {
+        std::fs::write(path, format!("{line}\n"))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let errors: u64 = targets.iter().map(|t| t.figures.errors.count).sum();
+    let mut ok = errors == 0;
+    if errors > 0 {
+        eprintln!("overhead: {errors} exchange(s) failed; the figures above are not trustworthy");
+    }
+    if smoke {
+        ok &= smoke_checks(&targets, canary.as_ref());
+    }
+    drop(gateways);
+    Ok(ok)
+}
+
+/// What `cargo test` holds the bench to: every path answered, and no stream
+/// through a gateway was held back the way Nagle's algorithm holds it (~40 ms).
+fn smoke_checks(targets: &[Target], canary: Option<&Target>) -> bool {
+    let mut ok = true;
+    for t in targets {
+        if t.figures
+            .throughput
+            .values()
+            .flatten()
+            .any(|(rps, _)| *rps <= 0.0)
+        {
+            eprintln!("smoke: {} served nothing", t.name);
+            ok = false;
+        }
+        let Some(s) = &t.figures.streams else {
+            eprintln!("smoke: {} streamed nothing", t.name);
+            ok = false;
+            continue;
+        };
+        let (chunk, end) = (s.chunk.value_at_quantile(0.5), s.end.value_at_quantile(0.5));
+        if s.end.is_empty() || chunk > 20_000_000 || end > 20_000_000 {
+            eprintln!(
+                "smoke: {}: streamed chunks arrive late (p50 {chunk} ns per chunk, {end} ns at the end)",
+                t.name
+            );
+            ok = false;
+        }
+        if t.pid.is_some() && t.figures.held.iter().any(|(n, h)| h.opened != *n) {
+            eprintln!("smoke: {}: not every stream could be held open", t.name);
+            ok = false;
+        }
+    }
+    if let Some(s) = canary.and_then(|c| c.figures.streams.as_ref()) {
+        eprintln!(
+            "smoke: Nagle canary: per chunk p50 {:.1} ms (a stalled stream would show ~40)",
+            s.chunk.value_at_quantile(0.5) as f64 / 1e6
+        );
+    }
+    ok
+}
+
+/// Records a `perf` profile of each gateway under c=32 load (not part of the figures).
+async fn profile(targets: &[Target], dir: &Path, body: &bytes::Bytes) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for t in targets {
+        let Some(pid) = t.pid else { continue };
+        let out = dir.join(format!("{}.perf.data", t.name));
+        let mut perf = std::process::Command::new("perf")
+            .args([
+                "record",
+                "-e",
+                "cpu-clock",
+                "-F",
+                "999",
+                "--call-graph",
+                "dwarf,16384",
+                "-p",
+            ])
+            .arg(pid.to_string())
+            .arg("-o")
+            .arg(&out)
+            .args(["--", "sleep", "6"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting perf: {e}"))?;
+        let r = load::closed_loop(t.addr, 32, body, 0.5, 6.0, Some(pid)).await?;
+        let _ = perf.wait();
+        eprintln!(
+            "  profiled {:<13} {:.0} req/s under perf -> {}",
+            t.name,
+            r.rps,
+            out.display()
+        );
+    }
+    Ok(())
+}
