@@ -22,6 +22,7 @@ use crate::config::{Config, ProviderConfig, ProviderKind};
 pub struct Gateway {
     router: Router,
     state: Arc<AppState>,
+    observe: Arc<crate::observe::Observe>,
 }
 
 struct AppState {
@@ -106,10 +107,13 @@ impl Gateway {
             }
         }
         let table = Arc::new(table.build().map_err(|e| e.to_string())?);
+        let observe = Arc::new(crate::observe::Observe::new(config)?);
         let stack = ServiceBuilder::new()
             .layer(CatchLayer::new())
             .layer(ParseLayer::new().limit(config.body_limit_bytes))
+            .layer(observe.recorder_layer())
             .layer(RouteLayer::new(table.clone()))
+            .layer(observe.usage_layer())
             .service(set);
         let state = Arc::new(AppState {
             started: Instant::now(),
@@ -143,10 +147,24 @@ impl Gateway {
             .route("/health", get(health))
             .fallback(not_found)
             .with_state(state.clone())
+            .merge(crate::admin::routes(
+                observe.clone(),
+                config.admin_key.as_ref().map(|k| k.expose()),
+                config.metrics.listen.is_none(),
+            ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 panic_response,
             ));
-        Ok(Gateway { router, state })
+        Ok(Gateway {
+            router,
+            state,
+            observe,
+        })
+    }
+
+    /// The recorder's hooks, the journal and the metrics exporter.
+    pub fn observe(&self) -> &Arc<crate::observe::Observe> {
+        &self.observe
     }
 
     /// The router serving the whole HTTP surface.

@@ -37,6 +37,14 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     /// Runtime worker threads (0 = one per CPU core).
     pub workers: usize,
+    /// The admin API's key (`Authorization: Bearer`); unset: the admin API answers loopback clients only.
+    pub admin_key: Option<Secret>,
+    /// The journal of every exchange (`[journal]`).
+    pub journal: switchyard_journal::JournalConfig,
+    /// Pricing and token estimates (`[usage]`).
+    pub usage: crate::observe::UsageConfig,
+    /// The Prometheus endpoint (`[metrics]`).
+    pub metrics: crate::observe::MetricsConfig,
     /// The providers, in routing order.
     pub providers: Vec<ProviderConfig>,
 }
@@ -51,6 +59,10 @@ impl Default for Config {
             discovery_interval_secs: 300,
             shutdown_grace_secs: 30,
             workers: 0,
+            admin_key: None,
+            journal: Default::default(),
+            usage: Default::default(),
+            metrics: Default::default(),
             providers: Vec::new(),
         }
     }

@@ -26,8 +26,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod admin;
 pub mod app;
 pub mod config;
+pub mod observe;
 pub mod server;
 pub mod upstreams;
 

@@ -127,6 +127,18 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
     let discovery = gateway.spawn_discovery();
+    let upkeep = gateway.observe().spawn_upkeep();
+    let metrics_listener = match &config.metrics.listen {
+        Some(listen) if config.metrics.enabled => {
+            let listener = switchyard::server::bind(listen).await?;
+            let app = switchyard::admin::metrics_routes(gateway.observe().clone());
+            tracing::info!(addr = %listen, "metrics listener");
+            Some(tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }))
+        }
+        _ => None,
+    };
     tracing::info!(%addr, "listening");
     // A machine-readable line on stdout: scripts and tests wait for it.
     println!("switchyard listening on http://{addr}");
@@ -140,6 +152,11 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
     )
     .await;
     discovery.abort();
+    upkeep.abort();
+    if let Some(m) = metrics_listener {
+        m.abort();
+    }
+    gateway.observe().shutdown();
     tracing::info!("stopped");
     result.map_err(|e| format!("server error: {e}"))
 }

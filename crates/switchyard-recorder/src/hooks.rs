@@ -97,3 +97,33 @@ macro_rules! tuple_hooks {
 tuple_hooks!(A.0, B.1);
 tuple_hooks!(A.0, B.1, C.2);
 tuple_hooks!(A.0, B.1, C.2, D.3);
+
+impl<H: OnRecord> OnRecord for Option<H> {
+    fn on_start(&self, started: &Started) {
+        if let Some(h) = self {
+            h.on_start(started);
+        }
+    }
+
+    fn on_routed(&self, id: &str, provider: Option<&str>, model: Option<&str>, attempts: usize) {
+        if let Some(h) = self {
+            h.on_routed(id, provider, model, attempts);
+        }
+    }
+
+    fn on_first_token(&self, id: &str, ttft: Duration) {
+        if let Some(h) = self {
+            h.on_first_token(id, ttft);
+        }
+    }
+
+    fn wants_first_token(&self) -> bool {
+        self.as_ref().is_some_and(OnRecord::wants_first_token)
+    }
+
+    fn on_complete(&self, record: &Arc<Record>) {
+        if let Some(h) = self {
+            h.on_complete(record);
+        }
+    }
+}
