@@ -13,7 +13,7 @@ use switchyard_core::{CatchLayer, Endpoint, ErrorType, ParseLayer, Protocol, Rej
 use switchyard_providers::{
     ClientOptions, Mock, MockConfig, OpenAi, OpenAiConfig, ProviderSet, http_client,
 };
-use switchyard_route::{ModelDirectory, RouteLayer, RouteTable};
+use switchyard_route::{ModelDirectory, RouteLayer, RouteTable, Rules, TargetStats};
 use tower::ServiceBuilder;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -28,6 +28,8 @@ pub struct Gateway {
 struct AppState {
     started: Instant,
     table: Arc<RouteTable>,
+    rules: Arc<Rules>,
+    routing_discovery: Arc<crate::routing::Discovery>,
     discoverable: Vec<OpenAi>,
     discovery_interval: Duration,
     providers: Vec<ProviderSummary>,
@@ -108,16 +110,29 @@ impl Gateway {
         }
         let table = Arc::new(table.build().map_err(|e| e.to_string())?);
         let observe = Arc::new(crate::observe::Observe::new(config)?);
+        // The health signal routes read (a failover layer writes it); stats outlive the stack.
+        let board = switchyard_core::HealthBoard::new();
+        let routing = crate::routing::build(
+            config,
+            table.clone(),
+            Arc::new(board.clone()),
+            TargetStats::new(),
+            client.clone(),
+        )?;
         let stack = ServiceBuilder::new()
             .layer(CatchLayer::new())
             .layer(ParseLayer::new().limit(config.body_limit_bytes))
             .layer(observe.recorder_layer())
-            .layer(RouteLayer::new(table.clone()))
+            .layer(routing.classify.clone())
+            .layer(RouteLayer::with_rules(routing.rules.clone()))
             .layer(observe.usage_layer())
+            .layer(routing.params.clone())
             .service(set);
         let state = Arc::new(AppState {
             started: Instant::now(),
             table,
+            rules: routing.rules.clone(),
+            routing_discovery: routing.discovery.clone(),
             discoverable,
             discovery_interval: Duration::from_secs(config.discovery_interval_secs.max(1)),
             providers: config
@@ -178,6 +193,7 @@ impl Gateway {
         tokio::spawn(async move {
             loop {
                 refresh_all(&state, Duration::ZERO).await;
+                state.routing_discovery.refresh().await;
                 tokio::time::sleep(state.discovery_interval).await;
             }
         })
@@ -229,7 +245,7 @@ async fn refresh_all(state: &AppState, max_age: Duration) {
 
 async fn list_models(State(state): State<Arc<AppState>>) -> Response {
     refresh_all(&state, state.discovery_interval).await;
-    let data: Vec<_> = state
+    let mut data: Vec<_> = state
         .table
         .models()
         .into_iter()
@@ -237,6 +253,7 @@ async fn list_models(State(state): State<Arc<AppState>>) -> Response {
             json!({"id": &*model, "object": "model", "created": 0, "owned_by": &*provider})
         })
         .collect();
+    data.extend(crate::routing::model_entries(&state.rules));
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 

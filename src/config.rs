@@ -47,6 +47,18 @@ pub struct Config {
     pub metrics: crate::observe::MetricsConfig,
     /// The providers, in routing order.
     pub providers: Vec<ProviderConfig>,
+    /// Request and response classifiers (`[classify]`).
+    pub classify: crate::routing::config::ClassifyConfig,
+    /// Routing rules, tried in order (`[[rules]]`).
+    pub rules: Vec<crate::routing::config::RuleConfig>,
+    /// Model names that stand for targets (`[virtual_models.<name>]`).
+    pub virtual_models: BTreeMap<String, crate::routing::config::VirtualModelConfig>,
+    /// Parameter profiles (`[profiles.<name>]`).
+    pub profiles: BTreeMap<String, crate::routing::config::ProfileConfig>,
+    /// Profiles applied to targets by provider and model (`[[profile_targets]]`).
+    pub profile_targets: Vec<crate::routing::config::ProfileTargetConfig>,
+    /// Model discovery for `discovered` rules (`[[discovery]]`).
+    pub discovery: Vec<crate::routing::config::DiscoveryConfig>,
 }
 
 impl Default for Config {
@@ -64,6 +76,12 @@ impl Default for Config {
             usage: Default::default(),
             metrics: Default::default(),
             providers: Vec::new(),
+            classify: Default::default(),
+            rules: Vec::new(),
+            virtual_models: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+            profile_targets: Vec::new(),
+            discovery: Vec::new(),
         }
     }
 }
@@ -395,6 +413,7 @@ impl Config {
                 }
             }
         }
+        crate::routing::validate(self)?;
         Ok(())
     }
 }

@@ -30,10 +30,13 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod observe;
+pub mod routing;
 pub mod server;
 pub mod upstreams;
 
+pub use switchyard_classify as classify;
 pub use switchyard_core as core;
+pub use switchyard_params as params;
 pub use switchyard_protocol as protocol;
 pub use switchyard_providers as providers;
 pub use switchyard_route as route;

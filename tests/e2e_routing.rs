@@ -1,0 +1,582 @@
+//! End to end: rules, virtual models, strategies, parameter profiles and
+//! classifiers through the real binary, with several fake upstreams.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers fail the test loudly on unexpected errors"
+)]
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use common::{Gateway, client};
+use serde_json::{Value, json};
+use switchyard_testkit::{FakeUpstream, Gate, Reply};
+
+/// Three fake OpenAI-compatible upstreams `a`, `b`, `c` and a gateway in front of them.
+struct Setup {
+    a: FakeUpstream,
+    b: FakeUpstream,
+    c: FakeUpstream,
+    gw: Gateway,
+}
+
+async fn setup(routing: &str) -> Setup {
+    let (a, b, c) = (
+        FakeUpstream::start().await,
+        FakeUpstream::start().await,
+        FakeUpstream::start().await,
+    );
+    let mut config = String::new();
+    for (id, up, models) in [
+        ("a", &a, r#"["gpt-*"]"#),
+        ("b", &b, r#"["claude-*"]"#),
+        ("c", &c, r#"["llama*"]"#),
+    ] {
+        config.push_str(&format!(
+            "[[providers]]\nid = \"{id}\"\nkind = \"openai\"\nbase_url = \"{}\"\nmodels = {models}\ndiscover = false\n\n",
+            up.base_url()
+        ));
+    }
+    config.push_str(routing);
+    let gw = Gateway::start(&config);
+    Setup { a, b, c, gw }
+}
+
+impl Setup {
+    async fn chat(&self, body: Value, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut req = client()
+            .post(self.gw.at("/v1/chat/completions"))
+            .json(&body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sends a chat for `model` with `prompt`; returns (provider header, route header).
+    async fn who(&self, model: &str, prompt: &str, headers: &[(&str, &str)]) -> (String, String) {
+        let res = self
+            .chat(
+                json!({"model": model, "messages": [{"role": "user", "content": prompt}]}),
+                headers,
+            )
+            .await;
+        assert_eq!(res.status(), 200, "{:?}", res.text().await);
+        let h = |n: &str| {
+            res.headers()
+                .get(n)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        (h("x-switchyard-provider"), h("x-switchyard-route"))
+    }
+
+    fn last(&self, up: &str) -> Value {
+        let up = match up {
+            "a" => &self.a,
+            "b" => &self.b,
+            _ => &self.c,
+        };
+        up.requests().last().unwrap().json()
+    }
+}
+
+fn user(prompt: &str) -> Value {
+    json!([{"role": "user", "content": prompt}])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_model_rewrites_the_model_and_merges_and_clamps_params() {
+    let s = setup(
+        r#"
+[virtual_models.coder]
+targets = ["c/qwen2.5-coder:7b", "a/gpt-4o-mini"]
+profile = "coding"
+description = "code assistant"
+
+[profiles.coding]
+defaults = { temperature = 0.2, top_p = 0.9 }
+clamp = { "chat_template_kwargs.enable_thinking" = false }
+max = { max_tokens = 1024 }
+remove = ["logit_bias"]
+
+[profiles.local]
+max = { max_tokens = 512 }
+
+[[profile_targets]]
+provider = "c"
+profile = "local"
+"#,
+    )
+    .await;
+    let res = s
+        .chat(
+            json!({"model": "coder", "messages": user("write fizzbuzz"), "top_p": 0.5,
+                   "max_tokens": 100000, "logit_bias": {"50256": -100}}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-switchyard-provider"], "c");
+    assert_eq!(res.headers()["x-switchyard-model"], "qwen2.5-coder:7b");
+    assert_eq!(res.headers()["x-switchyard-route"], "virtual:coder");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["model"], "qwen2.5-coder:7b");
+    let sent = s.last("c");
+    assert_eq!(
+        sent,
+        json!({"model": "qwen2.5-coder:7b", "messages": user("write fizzbuzz"), "top_p": 0.5,
+               "max_tokens": 512, "temperature": 0.2,
+               "chat_template_kwargs": {"enable_thinking": false}}),
+        "caller's top_p kept, default temperature added, max_tokens clamped by the tighter \
+         target profile, enable_thinking forced, logit_bias removed"
+    );
+    assert!(s.a.requests().is_empty() && s.b.requests().is_empty());
+    // GET /v1/models lists the virtual model.
+    let models: Value = client()
+        .get(s.gw.at("/v1/models"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let coder = models["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "coder")
+        .unwrap();
+    assert_eq!(coder["owned_by"], "switchyard");
+    assert_eq!(coder["description"], "code assistant");
+    // A body the profiles leave alone reaches the upstream byte for byte.
+    let body = "{\"model\" : \"gpt-4o-mini\",  \"messages\":[{\"role\":\"user\",\"content\":\"hi\"}], \"x\": [1, 2.50]}";
+    let res = client()
+        .post(s.gw.at("/v1/chat/completions"))
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(&s.a.requests().last().unwrap().body[..], body.as_bytes());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_rule_kind_routes_to_its_upstream() {
+    let s = setup(
+        r#"
+[[classify.tags]]
+tag = "legal"
+keywords = ["contract", "indemnity"]
+
+[[rules]]
+name = "vision"
+tags = ["vision"]
+to = "b/claude-vision"
+
+[[rules]]
+name = "legal"
+tags = ["legal"]
+to = "c/law-llm"
+
+[[rules]]
+name = "translate"
+prompt_regex = "(?i)^translate"
+to = "c/nllb"
+
+[[rules]]
+name = "long"
+min_tokens = 200
+to = "b/claude-long"
+
+[[rules]]
+name = "cli"
+sources = ["cli"]
+to = "c/llama-cli"
+
+[[rules]]
+name = "gold"
+headers = { "x-tier" = "gold" }
+to = "b/claude-best"
+
+[[rules]]
+name = "mini"
+model_glob = "gpt-*-mini"
+model_prefix = "cheap-"
+to = "c/llama3.2"
+"#,
+    )
+    .await;
+    let image = json!([{"type": "text", "text": "what is this?"},
+                       {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]);
+    let res = s
+        .chat(
+            json!({"model": "gpt-4o", "messages": [{"role": "user", "content": image}]}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.headers()["x-switchyard-route"], "rule:vision");
+    assert_eq!(res.headers()["x-switchyard-request-tags"], "vision");
+    assert_eq!(s.last("b")["model"], "claude-vision");
+
+    assert_eq!(
+        s.who("gpt-4o", "Review this Contract please", &[]).await,
+        ("c".into(), "rule:legal".into())
+    );
+    assert_eq!(s.last("c")["model"], "law-llm");
+    assert_eq!(
+        s.who("gpt-4o", "contractors are late", &[]).await,
+        ("a".into(), "provider:a".into())
+    );
+    assert_eq!(
+        s.who("gpt-4o", "Translate to French: hello", &[]).await.1,
+        "rule:translate"
+    );
+    assert_eq!(s.last("c")["model"], "nllb");
+    assert_eq!(
+        s.who("gpt-4o", &"many words ".repeat(100), &[]).await.1,
+        "rule:long"
+    );
+    assert_eq!(
+        s.who("gpt-4o", "hello", &[("x-source", "cli")]).await.1,
+        "rule:cli"
+    );
+    assert_eq!(
+        s.who("gpt-4o", "hello", &[("x-tier", "gold")]).await.1,
+        "rule:gold"
+    );
+    assert_eq!(s.last("b")["model"], "claude-best");
+    assert_eq!(
+        s.who("gpt-4o", "hello", &[("x-tier", "silver")]).await.1,
+        "provider:a"
+    );
+    assert_eq!(s.who("gpt-4o-mini", "hello", &[]).await.1, "rule:mini");
+    assert_eq!(s.who("cheap-thing", "hello", &[]).await.1, "rule:mini");
+    assert_eq!(s.last("c")["model"], "llama3.2");
+    // No rule: the provider globs and `provider/model` prefixes still route.
+    assert_eq!(
+        s.who("claude-3-haiku", "hello", &[]).await,
+        ("b".into(), "provider:b".into())
+    );
+    assert_eq!(
+        s.who("a/my-model", "hello", &[]).await,
+        ("a".into(), "prefix:a".into())
+    );
+    assert_eq!(s.last("a")["model"], "my-model");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategies_spread_requests_as_configured() {
+    let s = setup(
+        r#"
+[virtual_models.rr]
+targets = ["a/m", "b/m", "c/m"]
+strategy = "round_robin"
+
+[virtual_models.w]
+targets = [{ target = "a/m", weight = 3 }, { target = "b/m", weight = 1 }]
+strategy = "weighted"
+
+[virtual_models.cheap]
+targets = [{ target = "a/big", input_price = 5.0, output_price = 15.0 },
+           { target = "b/small", input_price = 0.15, output_price = 0.6 }]
+strategy = "cheapest"
+
+[virtual_models.best]
+targets = [{ target = "a/m", quality = 0.6, input_price = 1.0, output_price = 1.0 },
+           { target = "c/m", quality = 0.95, input_price = 3.0, output_price = 3.0 }]
+strategy = "quality_cost"
+quality_bias = 0.9
+
+[virtual_models.pin]
+targets = ["b/m", "a/m"]
+strategy = "pinned"
+
+[virtual_models.sticky]
+targets = ["a/m", "b/m", "c/m"]
+strategy = "round_robin"
+sticky = { header = "x-session-id" }
+"#,
+    )
+    .await;
+    let mut count: HashMap<String, usize> = HashMap::new();
+    for _ in 0..30 {
+        *count.entry(s.who("rr", "x", &[]).await.0).or_default() += 1;
+    }
+    assert_eq!(
+        (count["a"], count["b"], count["c"]),
+        (10, 10, 10),
+        "round robin is exact"
+    );
+
+    let n = 400;
+    let mut a = 0;
+    for _ in 0..n {
+        if s.who("w", "x", &[]).await.0 == "a" {
+            a += 1;
+        }
+    }
+    // 75% expected; the binomial's standard deviation is ~2.2 points: allow 4.
+    let share = a as f64 / n as f64;
+    assert!((share - 0.75).abs() < 0.09, "weighted share of a: {share}");
+
+    assert_eq!(s.who("cheap", "x", &[]).await.0, "b");
+    assert_eq!(s.last("b")["model"], "small");
+    assert_eq!(s.who("best", "x", &[]).await.0, "c");
+    for _ in 0..5 {
+        assert_eq!(s.who("pin", "x", &[]).await.0, "b");
+    }
+    let first = s.who("sticky", "x", &[("x-session-id", "conv-1")]).await.0;
+    for _ in 0..6 {
+        assert_eq!(
+            s.who("sticky", "x", &[("x-session-id", "conv-1")]).await.0,
+            first
+        );
+        // Other conversations keep rotating in between.
+        s.who("sticky", "x", &[]).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn least_loaded_avoids_the_upstream_with_a_stream_in_flight() {
+    let s = setup(
+        r#"
+[virtual_models.pool]
+targets = ["a/m", "b/m"]
+strategy = "least_loaded"
+"#,
+    )
+    .await;
+    // Warm both up so their latencies are known and similar.
+    for _ in 0..6 {
+        s.who("pool", "x", &[]).await;
+    }
+    // Hold a stream open on whichever target the next request picks.
+    let gates = [Gate::new(), Gate::new()];
+    for (up, gate) in [&s.a, &s.b].into_iter().zip(&gates) {
+        up.push(Reply::Gated {
+            first: r#"{"choices":[{"index":0,"delta":{"content":"hi"}}]}"#.into(),
+            rest: vec!["[DONE]".into()],
+            gate: gate.clone(),
+        });
+    }
+    let mut held = s
+        .chat(
+            json!({"model": "pool", "stream": true, "messages": user("x")}),
+            &[],
+        )
+        .await;
+    let busy = held.headers()["x-switchyard-provider"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let _ = held.chunk().await.unwrap();
+    let (other, other_gate, busy_gate) = if busy == "a" {
+        ("b", &gates[1], &gates[0])
+    } else {
+        ("a", &gates[0], &gates[1])
+    };
+    // The idle upstream's scripted stream may finish at once.
+    other_gate.open();
+    for _ in 0..5 {
+        let res = s
+            .chat(json!({"model": "pool", "messages": user("y")}), &[])
+            .await;
+        assert_eq!(
+            res.headers()["x-switchyard-provider"],
+            other,
+            "the busy upstream is avoided"
+        );
+        let _ = res.bytes().await;
+    }
+    busy_gate.open();
+    let _ = held.bytes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classifier_tags_come_back_in_headers() {
+    let s = setup("").await;
+    s.a.push(Reply::Text("I'm sorry, but I can't help with that.".into()));
+    let res = s
+        .chat(
+            json!({"model": "gpt-4o", "messages": user("fix:\n```\nlet x = 1;\n```"),
+                     "tools": [{"type": "function", "function": {"name": "f"}}]}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.headers()["x-switchyard-request-tags"], "tools,code");
+    assert_eq!(res.headers()["x-switchyard-response-tags"], "refusal");
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "I'm sorry, but I can't help with that."
+    );
+    s.a.push(Reply::Status {
+        status: 200,
+        body: json!({"id": "x", "object": "chat.completion", "model": "gpt-4o", "created": 0,
+                     "choices": [{"index": 0, "message": {"role": "assistant", "content": "one two"},
+                                  "finish_reason": "length"}]}).to_string(),
+        headers: vec![],
+    });
+    let res = s
+        .chat(
+            json!({"model": "gpt-4o", "messages": user("count"), "max_tokens": 2}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.headers()["x-switchyard-response-tags"], "truncated");
+    assert!(res.headers().get("x-switchyard-request-tags").is_none());
+    // Streams pass through untouched.
+    let res = s
+        .chat(
+            json!({"model": "gpt-4o", "stream": true, "messages": user("one two")}),
+            &[],
+        )
+        .await;
+    let body = res.text().await.unwrap();
+    assert!(body.trim_end().ends_with("data: [DONE]"), "{body}");
+}
+
+/// A tiny Ollama stand-in serving `GET /api/tags`.
+async fn ollama_tags(models: &'static [&'static str]) -> (String, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().route(
+        "/api/tags",
+        axum::routing::get(move || async move {
+            let list: Vec<Value> = models
+                .iter()
+                .map(|m| json!({"name": m, "model": m, "size": 1}))
+                .collect();
+            axum::Json(json!({"models": list}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovered_rules_route_to_whoever_lists_the_model() {
+    let (tags_url, tags) = ollama_tags(&["qwen3:8b", "llama3.2:latest"]).await;
+    let vllm = FakeUpstream::start().await;
+    vllm.set_models(&["mistral-small", "qwen3:8b"]);
+    let s = setup(&format!(
+        r#"
+[[providers]]
+id = "vllm"
+kind = "openai"
+base_url = "{}"
+models = []
+discover = false
+
+[[discovery]]
+provider = "c"
+source = "ollama"
+url = "{tags_url}"
+
+[[discovery]]
+provider = "vllm"
+source = "openai"
+
+[[rules]]
+name = "local-first"
+discovered = ["c", "vllm"]
+"#,
+        vllm.base_url()
+    ))
+    .await;
+    // Discovery runs in the background right after start: wait for it.
+    let mut routed = (String::new(), String::new());
+    for _ in 0..100 {
+        let res = s
+            .chat(json!({"model": "qwen3:8b", "messages": user("x")}), &[])
+            .await;
+        if res.status() == 200 {
+            let h = |n: &str| res.headers()[n].to_str().unwrap().to_owned();
+            routed = (h("x-switchyard-provider"), h("x-switchyard-route"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(routed, ("c".to_owned(), "rule:local-first".to_owned()));
+    assert_eq!(s.last("c")["model"], "qwen3:8b");
+    assert_eq!(
+        s.who("llama3.2", "x", &[]).await,
+        ("c".into(), "rule:local-first".into()),
+        ":latest is implied"
+    );
+    assert_eq!(
+        s.who("mistral-small", "x", &[]).await,
+        ("vllm".into(), "rule:local-first".into())
+    );
+    assert_eq!(
+        vllm.requests().last().unwrap().json()["model"],
+        "mistral-small"
+    );
+    // Neither lists it: the rule does not match, the provider globs decide.
+    assert_eq!(
+        s.who("gpt-4o", "x", &[]).await,
+        ("a".into(), "provider:a".into())
+    );
+    tags.abort();
+}
+
+#[test]
+fn invalid_routing_config_is_refused_naming_file_rule_and_problem() {
+    let providers = r#"
+[[providers]]
+id = "a"
+kind = "mock"
+models = ["m*"]
+"#;
+    let cases = [
+        (
+            "[[rules]]\nname = \"r1\"\nto = \"nope/m\"\n",
+            "rule `r1` (rules[0]): unknown provider `nope` in target `nope/m`",
+        ),
+        (
+            "[[rules]]\nname = \"re\"\nprompt_regex = \"(open\"\nto = \"a/m\"\n",
+            "rule `re` (rules[0]): invalid prompt regex `(open`",
+        ),
+        (
+            "[[rules]]\nname = \"w\"\nstrategy = \"weighted\"\nto = [{ target = \"a/x\", weight = 0 }, { target = \"a/y\", weight = 0 }]\n",
+            "rule `w` (rules[0]): target weights sum to 0",
+        ),
+        (
+            "[virtual_models.x]\ntargets = [\"y\"]\n[virtual_models.y]\ntargets = [\"x\"]\n",
+            "virtual model `x`: virtual model cycle: x -> y -> x",
+        ),
+        (
+            "[[rules]]\nname = \"s\"\nstrategy = \"fastest-ever\"\nto = \"a/m\"\n",
+            "rule `s` (rules[0]): unknown strategy `fastest-ever`",
+        ),
+        (
+            "[profiles.p]\nmax = { max_tokens = 10 }\nmin = { max_tokens = 20 }\n",
+            "`profiles.p`: `max_tokens`: min 20 is greater than max 10",
+        ),
+        (
+            "[[rules]]\nname = \"pr\"\nto = \"a/m\"\nprofile = \"ghost\"\n",
+            "rule `pr` (rules[0]): unknown profile `ghost`",
+        ),
+        (
+            "[[classify.tags]]\ntag = \"t\"\nregex = \"[\"\n",
+            "`classify.tags[0]` (`t`): invalid regex `[`",
+        ),
+    ];
+    for (routing, want) in cases {
+        let dir = common::temp_dir("badcfg");
+        let path = dir.join("routing.toml");
+        std::fs::write(&path, format!("{providers}\n{routing}")).unwrap();
+        let (code, _, stderr) =
+            common::run_binary(&["--config", path.to_str().unwrap(), "--check"], &[]);
+        assert_eq!(code, 2, "{routing}: {stderr}");
+        assert!(stderr.contains("routing.toml"), "names the file: {stderr}");
+        assert!(stderr.contains(want), "{stderr:?} should contain {want:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
