@@ -195,7 +195,10 @@ impl<H: OnRecord> InFlight<H> {
         if !sse && self.capture > 0 {
             self.response = Some(Vec::new());
         }
-        let served = snap.served_by.as_ref();
+        let served = snap
+            .served_by
+            .as_ref()
+            .or(snap.attempts.last().map(|a| &a.candidate));
         self.hooks.on_routed(
             &self.id,
             served.map(|c| &*c.provider),
@@ -276,7 +279,11 @@ impl<H: OnRecord> InFlight<H> {
             _ => None,
         };
         let identity = ex.identity.as_deref();
-        let served = ex.served_by.as_ref();
+        // Who served the answer, or else who was tried last (an upstream error).
+        let served = ex
+            .served_by
+            .as_ref()
+            .or(ex.attempts.last().map(|a| &a.candidate));
         let response_body = self.response.take().map(|frames| match frames.len() {
             1 => frames.into_iter().next().unwrap_or_default(),
             _ => Bytes::from(frames.concat()),

@@ -98,7 +98,7 @@ pub struct Record {
     pub candidates: Vec<String>,
     /// Every try, in order.
     pub attempts: Vec<AttemptRecord>,
-    /// The provider that answered.
+    /// The provider that answered (or, when none did, the last one tried).
     pub provider: Option<String>,
     /// The model sent to it.
     pub model: Option<String>,
