@@ -9,7 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::{HeaderName, HeaderValue, StatusCode};
 use serde_json::json;
+use switchyard_core::TargetHealth;
 use switchyard_core::{CatchLayer, Endpoint, ErrorType, ParseLayer, Protocol, Rejection};
+use switchyard_failover::{Circuits, FailoverLayer, ProbeTarget, Prober};
 use switchyard_providers::{
     ClientOptions, Mock, MockConfig, OpenAi, OpenAiConfig, ProviderSet, http_client,
 };
@@ -27,6 +29,8 @@ pub struct Gateway {
 
 struct AppState {
     started: Instant,
+    circuits: Circuits,
+    probes: Vec<ProbeTarget>,
     table: Arc<RouteTable>,
     rules: Arc<Rules>,
     routing_discovery: Arc<crate::routing::Discovery>,
@@ -54,10 +58,22 @@ impl Gateway {
         let mut table = RouteTable::builder().directory(directory);
         let mut set = ProviderSet::<axum::body::Body>::new();
         let mut discoverable = Vec::new();
+        // The health signal routes read: circuit breakers (passive, from real
+        // traffic) and active probes write it. Stats outlive the stack.
+        let board = switchyard_core::HealthBoard::new();
+        let circuits = Circuits::new(board.clone());
+        let mut failover = FailoverLayer::new(config.failover.clone(), circuits.clone());
+        let mut probes = Vec::new();
         for p in &config.providers {
+            if let Some(idle) = p.idle_timeout_secs {
+                failover = failover.idle_timeout_for(p.id.as_str(), Duration::from_secs_f64(idle));
+            }
             match p.kind {
                 ProviderKind::Openai => {
                     let provider = OpenAi::new(openai_config(config, p)?, client.clone());
+                    if !p.skip_probe {
+                        probes.push(probe_target(p, provider.clone()));
+                    }
                     if p.discovers() {
                         table = table.discovered_provider(&p.id, p.models.clone());
                         discoverable.push(provider.clone());
@@ -110,8 +126,6 @@ impl Gateway {
         }
         let table = Arc::new(table.build().map_err(|e| e.to_string())?);
         let observe = Arc::new(crate::observe::Observe::new(config)?);
-        // The health signal routes read (a failover layer writes it); stats outlive the stack.
-        let board = switchyard_core::HealthBoard::new();
         let routing = crate::routing::build(
             config,
             table.clone(),
@@ -126,10 +140,13 @@ impl Gateway {
             .layer(routing.classify.clone())
             .layer(RouteLayer::with_rules(routing.rules.clone()))
             .layer(observe.usage_layer())
+            .layer(failover)
             .layer(routing.params.clone())
             .service(set);
         let state = Arc::new(AppState {
             started: Instant::now(),
+            circuits,
+            probes,
             table,
             rules: routing.rules.clone(),
             routing_discovery: routing.discovery.clone(),
@@ -187,6 +204,12 @@ impl Gateway {
         self.router.clone()
     }
 
+    /// Starts the active health probes; abort the handles to stop them.
+    pub fn spawn_probes(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let health = self.state.circuits.health().clone();
+        Prober::new(health, self.state.probes.clone()).spawn()
+    }
+
     /// Refreshes discovered models now, then every `discovery_interval_secs`, until dropped.
     pub fn spawn_discovery(&self) -> tokio::task::JoinHandle<()> {
         let state = self.state.clone();
@@ -197,6 +220,19 @@ impl Gateway {
                 tokio::time::sleep(state.discovery_interval).await;
             }
         })
+    }
+}
+
+fn probe_target(p: &ProviderConfig, provider: OpenAi) -> ProbeTarget {
+    let path: Arc<str> = Arc::from(p.health_check_path.as_deref().unwrap_or("/models"));
+    ProbeTarget {
+        provider: Arc::from(p.id.as_str()),
+        interval: Duration::from_secs_f64(p.health_check_interval_secs.unwrap_or(60.0)),
+        failures_to_down: 2,
+        check: Arc::new(move || {
+            let (provider, path) = (provider.clone(), path.clone());
+            Box::pin(async move { provider.probe(&path).await })
+        }),
     }
 }
 
@@ -268,6 +304,8 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
                 "base_url": p.base_url,
                 "models": p.patterns,
                 "discovered": state.table.directory().get(&p.id).len(),
+                // Whole-provider marks (active probes); per-model state is under `circuits`.
+                "healthy": state.circuits.health().is_healthy(&p.id, ""),
             })
         })
         .collect();
@@ -276,6 +314,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "uptime_secs": state.started.elapsed().as_secs(),
         "providers": providers,
+        "circuits": circuit_snapshot(&state.circuits),
     }))
     .into_response()
 }
@@ -303,4 +342,21 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> http::Response<
         HeaderValue::from_static("application/json"),
     );
     res
+}
+
+fn circuit_snapshot(circuits: &Circuits) -> Vec<serde_json::Value> {
+    circuits
+        .snapshot()
+        .into_iter()
+        .map(|c| {
+            json!({
+                "provider": &*c.provider,
+                "model": &*c.model,
+                "state": c.state.as_str(),
+                "consecutive_failures": c.consecutive_failures,
+                "times_opened": c.times_opened,
+                "retry_in_secs": c.retry_in.map(|d| d.as_secs_f64()),
+            })
+        })
+        .collect()
 }

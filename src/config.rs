@@ -47,6 +47,8 @@ pub struct Config {
     pub metrics: crate::observe::MetricsConfig,
     /// The providers, in routing order.
     pub providers: Vec<ProviderConfig>,
+    /// Retries across candidates, circuit breakers, stream guard (`[failover]`).
+    pub failover: switchyard_failover::FailoverPolicy,
     /// Request and response classifiers (`[classify]`).
     pub classify: crate::routing::config::ClassifyConfig,
     /// Routing rules, tried in order (`[[rules]]`).
@@ -76,6 +78,7 @@ impl Default for Config {
             usage: Default::default(),
             metrics: Default::default(),
             providers: Vec::new(),
+            failover: switchyard_failover::FailoverPolicy::default(),
             classify: Default::default(),
             rules: Vec::new(),
             virtual_models: BTreeMap::new(),
@@ -171,6 +174,18 @@ pub struct ProviderConfig {
     /// Vertex: a credentials JSON file (default: Application Default Credentials).
     #[serde(default)]
     pub credentials_file: Option<String>,
+    /// Longest silence between two chunks of a streamed answer; overrides `failover.idle_timeout_secs`.
+    #[serde(default)]
+    pub idle_timeout_secs: Option<f64>,
+    /// Don't run active health probes against this provider.
+    #[serde(default)]
+    pub skip_probe: bool,
+    /// Path (below `base_url`) of the active health probe (default `/models`).
+    #[serde(default)]
+    pub health_check_path: Option<String>,
+    /// Seconds between active health probes (default 60).
+    #[serde(default)]
+    pub health_check_interval_secs: Option<f64>,
     /// Mock: delay between streamed chunks, in milliseconds (default 20).
     #[serde(default)]
     pub chunk_delay_ms: Option<u64>,
@@ -345,7 +360,23 @@ impl Config {
                 ));
             }
         }
+        self.failover
+            .validate()
+            .map_err(|e| format!("[failover]: {e}"))?;
         for (i, p) in self.providers.iter().enumerate() {
+            let at_ = format!("providers[{i}] (`{}`)", p.id);
+            for (name, v) in [
+                ("idle_timeout_secs", p.idle_timeout_secs),
+                ("health_check_interval_secs", p.health_check_interval_secs),
+            ] {
+                if let Some(v) = v
+                    && !(v.is_finite() && v > 0.0)
+                {
+                    return Err(format!(
+                        "{at_}: `{name}` must be a positive number of seconds"
+                    ));
+                }
+            }
             let at = format!("providers[{i}] (`{}`)", p.id);
             if p.id.is_empty() || p.id.contains('/') || p.id.contains(char::is_whitespace) {
                 return Err(format!(
@@ -438,6 +469,10 @@ pub fn providers_from_env(var: impl Fn(&str) -> Option<String>) -> Vec<ProviderC
         models,
         discover: Some(true),
         timeout_secs: None,
+        idle_timeout_secs: None,
+        skip_probe: false,
+        health_check_path: None,
+        health_check_interval_secs: None,
         deployment: None,
         api_version: None,
         max_tokens: None,

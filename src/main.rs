@@ -127,6 +127,7 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
     let discovery = gateway.spawn_discovery();
+    let probes = gateway.spawn_probes();
     let upkeep = gateway.observe().spawn_upkeep();
     let metrics_listener = match &config.metrics.listen {
         Some(listen) if config.metrics.enabled => {
@@ -152,6 +153,7 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
     )
     .await;
     discovery.abort();
+    probes.iter().for_each(|p| p.abort());
     upkeep.abort();
     if let Some(m) = metrics_listener {
         m.abort();

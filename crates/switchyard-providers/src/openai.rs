@@ -129,6 +129,34 @@ impl OpenAi {
         &self.inner.id
     }
 
+    /// An active health check: `GET {base_url}{path}` with the provider's
+    /// credentials, within `first_byte_timeout`; healthy on any 2xx.
+    pub async fn probe(&self, path: &str) -> bool {
+        let inner = &*self.inner;
+        let Ok(auth) = inner.auth() else {
+            return false;
+        };
+        let headers = forward::upstream_headers(&HeaderMap::new(), auth, &inner.headers, false);
+        let url = format!("{}/{}", inner.base_url, path.trim_start_matches('/'));
+        let Ok(request) = inner.client.get(url).headers(headers).build() else {
+            return false;
+        };
+        match forward::send(
+            inner.client.clone(),
+            request,
+            inner.id.clone(),
+            inner.first_byte_timeout,
+        )
+        .await
+        {
+            Ok(res) => res.status().is_success(),
+            Err(e) => {
+                tracing::debug!(provider = %inner.id, error = %e, "health probe failed");
+                false
+            }
+        }
+    }
+
     /// Lists the upstream's models (`GET {base_url}/models`), within `first_byte_timeout`.
     pub async fn list_models(&self) -> Result<Vec<String>, Error> {
         #[derive(Deserialize)]
