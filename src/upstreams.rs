@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 use switchyard_protocol::Format;
-use switchyard_providers::{Anthropic, AnthropicConfig, ProviderSet, Translate, TranslateLayer};
+use switchyard_providers::{
+    Anthropic, AnthropicConfig, Azure, AzureConfig, Gemini, GeminiConfig, Ollama, OllamaConfig,
+    OpenResponses, OpenResponsesConfig, ProviderSet, Translate, TranslateLayer,
+};
 use tower::Layer;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
@@ -118,6 +121,62 @@ pub fn add(
             c.first_byte_timeout = timeout(config, p);
             let provider = Anthropic::new(c, client.clone()).map_err(|e| e.to_string())?;
             Ok(set.with(id, provider))
+        }
+        ProviderKind::Gemini => {
+            let mut c = GeminiConfig::new(id);
+            if let Some(url) = &p.base_url {
+                c.base_url.clone_from(url);
+            }
+            c.api_key = key;
+            c.headers = headers(p)?;
+            c.first_byte_timeout = timeout(config, p);
+            Ok(set.with(
+                id,
+                Gemini::gemini(c, client.clone()).map_err(|e| e.to_string())?,
+            ))
+        }
+        ProviderKind::Ollama => {
+            let c = OllamaConfig {
+                id: id.to_owned(),
+                base_url: p
+                    .base_url
+                    .clone()
+                    .unwrap_or_else(|| "http://127.0.0.1:11434".into()),
+                api_key: key,
+                headers: headers(p)?,
+                first_byte_timeout: timeout(config, p),
+            };
+            Ok(set.with(
+                id,
+                Ollama::ollama(c, client.clone()).map_err(|e| e.to_string())?,
+            ))
+        }
+        ProviderKind::Openresponses => {
+            let c = OpenResponsesConfig {
+                id: id.to_owned(),
+                base_url: p.base_url.clone().unwrap_or_default(),
+                api_key: key,
+                headers: headers(p)?,
+                first_byte_timeout: timeout(config, p),
+            };
+            let provider =
+                OpenResponses::openresponses(c, client.clone()).map_err(|e| e.to_string())?;
+            Ok(set.with(id, provider))
+        }
+        ProviderKind::Azure => {
+            let c = AzureConfig {
+                id: id.to_owned(),
+                base_url: p.base_url.clone().unwrap_or_default(),
+                api_key: key,
+                deployment: p.deployment.clone(),
+                api_version: p.api_version.clone(),
+                headers: headers(p)?,
+                first_byte_timeout: timeout(config, p),
+            };
+            Ok(set.with(
+                id,
+                Azure::azure(c, client.clone()).map_err(|e| e.to_string())?,
+            ))
         }
         other => Err(format!(
             "provider `{id}`: kind \"{}\" is not available yet",

@@ -33,6 +33,7 @@
 
 mod anthropic;
 mod client;
+mod dialect;
 mod forward;
 pub mod mock;
 mod native;
@@ -43,6 +44,10 @@ mod translate;
 
 pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
 pub use client::{ClientOptions, http_client};
+pub use dialect::{
+    Azure, AzureConfig, Gemini, GeminiConfig, Native, Ollama, OllamaConfig, OpenResponses,
+    OpenResponsesConfig,
+};
 pub use mock::{Mock, MockConfig};
 pub use openai::{OpenAi, OpenAiConfig};
 pub use set::ProviderSet;

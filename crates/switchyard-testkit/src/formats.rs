@@ -16,6 +16,16 @@ pub(crate) fn default_reply(state: &Arc<State>, rec: &Recorded) -> Response {
     {
         return crate::anthropic::reply(state, rec);
     }
+    let post = rec.method == http::Method::POST;
+    if post && path.ends_with("/responses") {
+        return crate::responses::reply(state, rec);
+    }
+    if post && (path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent")) {
+        return crate::gemini::reply(state, rec);
+    }
+    if post && path.ends_with("/api/chat") {
+        return crate::ollama::reply(state, rec);
+    }
     if rec.method == http::Method::POST
         && path.ends_with("/chat/completions")
         && crate::openai_chat::wants(&rec.json())

@@ -74,10 +74,13 @@
 mod anthropic;
 mod brain;
 mod formats;
+mod gemini;
+mod ollama;
 mod openai;
 mod openai_chat;
 mod record;
 mod reply;
+mod responses;
 mod server;
 mod shapes;
 mod stream;

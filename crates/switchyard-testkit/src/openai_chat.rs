@@ -21,6 +21,8 @@ pub(crate) fn wants(req: &Value) -> bool {
     let s = req.to_string();
     req.get("tools").is_some()
         || req.get("reasoning_effort").is_some()
+        || req.get("max_tokens").is_some()
+        || req.get("max_completion_tokens").is_some()
         || s.contains("\"role\":\"tool\"")
         || s.contains("\"image_url\"")
         || s.contains("[fake-error:")

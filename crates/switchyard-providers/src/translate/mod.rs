@@ -77,7 +77,12 @@ pub(crate) fn plan(
 ) -> Plan {
     let endpoint = parsed.endpoint();
     let Some(client) = Format::of_endpoint(endpoint) else {
-        return Plan::Answer(unsupported(endpoint, native));
+        // Embeddings and legacy completions exist only in OpenAI's API family.
+        return if native == Format::OpenAiChat {
+            Plan::Passthrough
+        } else {
+            Plan::Answer(unsupported(endpoint, native))
+        };
     };
     if client == native {
         return Plan::Passthrough;
