@@ -63,11 +63,7 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 fn validate(req: &Map<String, Value>) -> Result<Turn, String> {
-    if !req
-        .get("model")
-        .and_then(Value::as_str)
-        .is_some_and(|m| !m.is_empty())
-    {
+    if req.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err("model is required".into());
     }
     let Some(messages) = req.get("messages").and_then(Value::as_array) else {
@@ -92,7 +88,7 @@ fn validate(req: &Map<String, Value>) -> Result<Turn, String> {
                     .and_then(Value::as_array)
                     .map_or(&[][..], Vec::as_slice)
                 {
-                    if !img.as_str().is_some_and(|s| !s.contains("://")) {
+                    if img.as_str().is_none_or(|s| s.contains("://")) {
                         return Err("illegal base64 data in images".into());
                     }
                     turn.images += 1;

@@ -85,11 +85,7 @@ fn error(status: u16, kind: &str, message: &str, param: Option<&str>) -> Respons
 type Invalid = (String, String);
 
 fn validate(req: &Map<String, Value>) -> Result<Turn, Invalid> {
-    if !req
-        .get("model")
-        .and_then(Value::as_str)
-        .is_some_and(|m| !m.is_empty())
-    {
+    if req.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err((
             "Missing required parameter: 'model'.".into(),
             "model".into(),
