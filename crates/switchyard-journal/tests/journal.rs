@@ -1,4 +1,5 @@
 //! The journal: batches, queries, stats, retention, restart, close, drops.
+#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,18 +9,18 @@ use switchyard_journal::{Journal, JournalConfig, RecordFilter};
 use switchyard_recorder::{Outcome, Record, UsageRecord};
 
 fn record(i: u64, ts_ms: i64) -> Arc<Record> {
-    let error = i % 5 == 0;
+    let error = i.is_multiple_of(5);
     Arc::new(Record {
         id: format!("01TEST{i:020}"),
         time: switchyard_recorder::rfc3339(ts_ms),
         ts_ms,
         endpoint: "chat_completions",
         protocol: "openai",
-        stream: i % 2 == 0,
+        stream: i.is_multiple_of(2),
         key_id: Some(format!("key-{}", i % 2)),
         team: None,
         source: Some("tests".into()),
-        project: Some(if i % 3 == 0 { "alpha" } else { "beta" }.into()),
+        project: Some(if i.is_multiple_of(3) { "alpha" } else { "beta" }.into()),
         tags: vec!["t".into()],
         route: Some("openai".into()),
         requested_model: Some("gpt-4o-mini".into()),

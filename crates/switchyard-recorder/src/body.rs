@@ -225,12 +225,13 @@ impl<H: OnRecord> InFlight<H> {
                 self.response_len += take;
             }
         }
-        if !self.first_token_seen && self.hooks.wants_first_token() {
-            if let Some(at) = self.exchange.first_token_at() {
-                self.first_token_seen = true;
-                self.hooks
-                    .on_first_token(&self.id, at.saturating_duration_since(self.start));
-            }
+        if !self.first_token_seen
+            && self.hooks.wants_first_token()
+            && let Some(at) = self.exchange.first_token_at()
+        {
+            self.first_token_seen = true;
+            self.hooks
+                .on_first_token(&self.id, at.saturating_duration_since(self.start));
         }
     }
 

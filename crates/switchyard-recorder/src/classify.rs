@@ -67,8 +67,10 @@ mod tests {
         assert_eq!(c(401, Outcome::Completed, &none), Some("auth"));
         assert_eq!(c(504, Outcome::Failed, &none), Some("upstream_timeout"));
         assert_eq!(c(500, Outcome::Completed, &none), Some("gateway_internal"));
-        let mut budget = ExchangeState::default();
-        budget.error_class = Some(ErrorClass::Budget);
+        let budget = ExchangeState {
+            error_class: Some(ErrorClass::Budget),
+            ..ExchangeState::default()
+        };
         assert_eq!(c(429, Outcome::Completed, &budget), Some("budget"));
     }
 }

@@ -1,5 +1,6 @@
 //! RecorderLayer over scripted bodies: completion, client disconnect, a
 //! broken stream, a failure before the head, the hooks' order.
+#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};

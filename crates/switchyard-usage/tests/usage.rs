@@ -1,5 +1,6 @@
 //! UsageLayer over scripted upstream bodies: whole answers, streams split
 //! anywhere, the usage chunk removed, cancelled streams charged.
+#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -212,7 +213,8 @@ async fn a_client_that_asked_for_usage_keeps_the_chunk_and_the_bytes() {
 #[tokio::test]
 async fn a_cancelled_stream_is_charged_for_the_deltas_seen() {
     let seen = Seen::default();
-    let res = stack(vec![CHUNKS.split_inclusive("\n\n").nth(0).unwrap(), CHUNKS.split_inclusive("\n\n").nth(1).unwrap(), CHUNKS.split_inclusive("\n\n").nth(2).unwrap()], true, seen.clone())
+    let first_three: Vec<&'static str> = CHUNKS.split_inclusive("\n\n").take(3).collect();
+    let res = stack(first_three, true, seen.clone())
         .oneshot(request(
             r#"{"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"hello world"}]}"#,
         ))
