@@ -79,8 +79,34 @@ fn error(status: StatusCode, kind: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// An admin API error: `{"error":{"message","type"}}` with a status.
+struct ApiError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        error(self.status, self.kind, &self.message)
+    }
+}
+
 async fn authorize(State(admin): State<Arc<Admin>>, req: Request, next: Next) -> Response {
-    match &admin.key {
+    if let Err(res) = check(admin.key.as_deref(), &req) {
+        return res;
+    }
+    next.run(req).await
+}
+
+/// Whether `req` may use the admin API: `Authorization: Bearer <key>` compared
+/// in constant time, or, with no key configured, a loopback client.
+#[expect(
+    clippy::result_large_err,
+    reason = "the refusal is the response, built only for refused requests"
+)]
+pub(crate) fn check<B>(key: Option<&[u8]>, req: &http::Request<B>) -> Result<(), Response> {
+    match key {
         Some(key) => {
             let given = req
                 .headers()
@@ -97,7 +123,7 @@ async fn authorize(State(admin): State<Arc<Admin>>, req: Request, next: Next) ->
                 );
                 res.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return res;
+                return Err(res);
             }
         }
         None => {
@@ -106,34 +132,40 @@ async fn authorize(State(admin): State<Arc<Admin>>, req: Request, next: Next) ->
                 .get::<ConnectInfo<SocketAddr>>()
                 .is_some_and(|c| c.0.ip().is_loopback());
             if !local {
-                return error(
+                return Err(error(
                     StatusCode::FORBIDDEN,
                     "permission_error",
                     "the admin API is open only to this machine when no `admin_key` is configured",
-                );
+                ));
             }
         }
     }
-    next.run(req).await
+    Ok(())
 }
 
-fn journal(admin: &Admin) -> Result<&Journal, Response> {
-    admin.observe.journal.as_ref().ok_or_else(|| {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "gateway_error",
-            "the journal is disabled (`journal.enabled = false`)",
-        )
+fn journal(admin: &Admin) -> Result<&Journal, ApiError> {
+    admin.observe.journal.as_ref().ok_or_else(|| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        kind: "gateway_error",
+        message: "the journal is disabled (`journal.enabled = false`)".into(),
     })
 }
 
-fn internal(e: String) -> Response {
+fn internal(e: String) -> ApiError {
     tracing::error!(error = %e, "admin query failed");
-    error(StatusCode::INTERNAL_SERVER_ERROR, "gateway_error", &e)
+    ApiError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        kind: "gateway_error",
+        message: e,
+    }
 }
 
-fn bad(message: String) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_request_error", &message)
+fn bad(message: String) -> ApiError {
+    ApiError {
+        status: StatusCode::BAD_REQUEST,
+        kind: "invalid_request_error",
+        message,
+    }
 }
 
 fn now_ms() -> i64 {
@@ -150,7 +182,7 @@ struct WindowQuery {
 }
 
 /// `[since, until)` in ms: explicit times, or `window` back from now (default 24h).
-fn window(q: &WindowQuery) -> Result<(i64, i64), Response> {
+fn window(q: &WindowQuery) -> Result<(i64, i64), ApiError> {
     let until = match &q.until {
         Some(t) => parse_time(t).map_err(|e| bad(format!("`until`: {e}")))?,
         None => now_ms() + 1,
@@ -224,39 +256,34 @@ fn parse_time(t: &str) -> Result<i64, String> {
     Ok(((days * 86_400 + h * 3600 + mi * 60 + s - offset_min * 60) * 1000) + ms)
 }
 
-async fn stats(State(admin): State<Arc<Admin>>, Query(q): Query<WindowQuery>) -> Response {
-    let (since, until) = match window(&q) {
-        Ok(w) => w,
-        Err(res) => return res,
-    };
-    let journal = match journal(&admin) {
-        Ok(j) => j,
-        Err(res) => return res,
-    };
-    match journal.stats(since, until).await {
-        Ok(s) => axum::Json(json!({
-            "window": {
-                "since": switchyard_recorder::rfc3339(since),
-                "until": switchyard_recorder::rfc3339(until),
-                "since_ms": since,
-                "until_ms": until,
-            },
-            "totals": s.totals,
-            "by_model": s.by_model,
-            "by_provider": s.by_provider,
-            "by_source": s.by_source,
-            "by_project": s.by_project,
-            "by_key": s.by_key,
-            "journal": {
-                "written": journal.written(),
-                "dropped": journal.dropped(),
-                "queued": journal.queued(),
-                "capacity": journal.capacity(),
-            },
-        }))
-        .into_response(),
-        Err(e) => internal(e),
-    }
+async fn stats(
+    State(admin): State<Arc<Admin>>,
+    Query(q): Query<WindowQuery>,
+) -> Result<Response, ApiError> {
+    let (since, until) = window(&q)?;
+    let journal = journal(&admin)?;
+    let s = journal.stats(since, until).await.map_err(internal)?;
+    Ok(axum::Json(json!({
+        "window": {
+            "since": switchyard_recorder::rfc3339(since),
+            "until": switchyard_recorder::rfc3339(until),
+            "since_ms": since,
+            "until_ms": until,
+        },
+        "totals": s.totals,
+        "by_model": s.by_model,
+        "by_provider": s.by_provider,
+        "by_source": s.by_source,
+        "by_project": s.by_project,
+        "by_key": s.by_key,
+        "journal": {
+            "written": journal.written(),
+            "dropped": journal.dropped(),
+            "queued": journal.queued(),
+            "capacity": journal.capacity(),
+        },
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -274,21 +301,19 @@ struct RecordsQuery {
     limit: Option<usize>,
 }
 
-async fn records(State(admin): State<Arc<Admin>>, Query(q): Query<RecordsQuery>) -> Response {
+async fn records(
+    State(admin): State<Arc<Admin>>,
+    Query(q): Query<RecordsQuery>,
+) -> Result<Response, ApiError> {
     let time = |t: &Option<String>, name: &str| match t {
         Some(t) => parse_time(t)
             .map(Some)
             .map_err(|e| bad(format!("`{name}`: {e}"))),
         None => Ok(None),
     };
-    let (since_ms, until_ms) = match (time(&q.since, "since"), time(&q.until, "until")) {
-        (Ok(s), Ok(u)) => (s, u),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    let journal = match journal(&admin) {
-        Ok(j) => j,
-        Err(res) => return res,
-    };
+    let since_ms = time(&q.since, "since")?;
+    let until_ms = time(&q.until, "until")?;
+    let journal = journal(&admin)?;
     let filter = RecordFilter {
         project: q.project,
         source: q.source,
@@ -302,25 +327,22 @@ async fn records(State(admin): State<Arc<Admin>>, Query(q): Query<RecordsQuery>)
         before: q.before,
         limit: q.limit,
     };
-    match journal.records(filter).await {
-        Ok(page) => axum::Json(page).into_response(),
-        Err(e) => internal(e),
-    }
+    let page = journal.records(filter).await.map_err(internal)?;
+    Ok(axum::Json(page).into_response())
 }
 
-async fn record(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
-    let journal = match journal(&admin) {
-        Ok(j) => j,
-        Err(res) => return res,
-    };
-    match journal.record(id.clone()).await {
-        Ok(Some(r)) => axum::Json(r).into_response(),
-        Ok(None) => error(
-            StatusCode::NOT_FOUND,
-            "not_found_error",
-            &format!("no record `{id}` in the journal"),
-        ),
-        Err(e) => internal(e),
+async fn record(
+    State(admin): State<Arc<Admin>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let journal = journal(&admin)?;
+    match journal.record(id.clone()).await.map_err(internal)? {
+        Some(r) => Ok(axum::Json(r).into_response()),
+        None => Err(ApiError {
+            status: StatusCode::NOT_FOUND,
+            kind: "not_found_error",
+            message: format!("no record `{id}` in the journal"),
+        }),
     }
 }
 
@@ -329,37 +351,29 @@ struct ProjectsQuery {
     active_since_mins: Option<u64>,
 }
 
-async fn projects(State(admin): State<Arc<Admin>>, Query(q): Query<ProjectsQuery>) -> Response {
-    let journal = match journal(&admin) {
-        Ok(j) => j,
-        Err(res) => return res,
-    };
+async fn projects(
+    State(admin): State<Arc<Admin>>,
+    Query(q): Query<ProjectsQuery>,
+) -> Result<Response, ApiError> {
+    let journal = journal(&admin)?;
     let mins = q.active_since_mins.unwrap_or(60);
     let since = now_ms() - i64::try_from(mins.saturating_mul(60_000)).unwrap_or(i64::MAX);
-    match journal.projects(since).await {
-        Ok(p) => axum::Json(json!({"active_since_mins": mins, "projects": p})).into_response(),
-        Err(e) => internal(e),
-    }
+    let projects = journal.projects(since).await.map_err(internal)?;
+    Ok(axum::Json(json!({"active_since_mins": mins, "projects": projects})).into_response())
 }
 
 async fn events(State(admin): State<Arc<Admin>>) -> Response {
     let rx = admin.observe.feed.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let event = Event::default().event(ev.kind).data(&*ev.json);
-                    return Some((Ok::<_, Infallible>(event), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let event = Event::default()
-                        .event("lagged")
-                        .data(json!({"missed": n}).to_string());
-                    return Some((Ok(event), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
+        let event = match rx.recv().await {
+            Ok(ev) => Event::default().event(ev.kind).data(&*ev.json),
+            // A slow reader lost the oldest events: say how many.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => Event::default()
+                .event("lagged")
+                .data(json!({"missed": n}).to_string()),
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok::<_, Infallible>(event), rx))
     });
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))

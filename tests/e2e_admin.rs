@@ -1,5 +1,4 @@
 //! End to end: the admin API's key, the live event feed, projects, stats windows.
-#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 mod common;
 
@@ -165,9 +164,7 @@ async fn events_projects_and_windows() {
         .unwrap();
     assert_eq!(res.status(), 404);
     let r: Value = client()
-        .get(gw.at(&format!(
-            "/admin/records?project=apollo&source=agent-7&model=mock-1"
-        )))
+        .get(gw.at("/admin/records?project=apollo&source=agent-7&model=mock-1"))
         .send()
         .await
         .unwrap()

@@ -44,7 +44,7 @@ fn body(i: u64) -> Value {
         5 => {
             json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "[mock-error:400] hello"}]})
         }
-        _ => json!({"model": "gpt-4o-mini", "stream": i % 3 == 0,
+        _ => json!({"model": "gpt-4o-mini", "stream": i.is_multiple_of(3),
                      "messages": [{"role": "user", "content": "hello world"}]}),
     }
 }
