@@ -20,6 +20,38 @@ use tower::ServiceBuilder;
 
 use crate::config::{Config, ProviderConfig, ProviderKind};
 
+/// State that outlives a configuration reload: health and circuit breakers,
+/// routing statistics, discovered models, and the journal, metrics and live
+/// feed (which also means `[journal]`, `[metrics]` and `[usage]` changes need
+/// a restart).
+#[derive(Clone)]
+pub struct Shared {
+    /// Target health, written by circuit breakers and probes, read by routing.
+    pub board: switchyard_core::HealthBoard,
+    /// Circuit breakers per target.
+    pub circuits: Circuits,
+    /// Observed latency, throughput and in-flight counts per target.
+    pub stats: TargetStats,
+    /// Models discovered from upstreams.
+    pub directory: ModelDirectory,
+    /// Journal, metrics exporter, live feed, pricing.
+    pub observe: Arc<crate::observe::Observe>,
+}
+
+impl Shared {
+    /// Opens the journal, installs the metrics exporter, and starts with empty registries.
+    pub fn new(config: &Config) -> Result<Shared, String> {
+        let board = switchyard_core::HealthBoard::new();
+        Ok(Shared {
+            circuits: Circuits::new(board.clone()),
+            board,
+            stats: TargetStats::new(),
+            directory: ModelDirectory::new(),
+            observe: Arc::new(crate::observe::Observe::new(config)?),
+        })
+    }
+}
+
 /// The assembled gateway: the axum router and what its background tasks need.
 pub struct Gateway {
     router: Router,
@@ -47,21 +79,27 @@ struct ProviderSummary {
 }
 
 impl Gateway {
-    /// Builds providers, the route table and the default stack from `config`.
+    /// Builds providers, the route table and the default stack from `config`,
+    /// with fresh [`Shared`] state.
     pub fn new(config: &Config) -> Result<Gateway, String> {
+        Gateway::build(config, &Shared::new(config)?)
+    }
+
+    /// Builds the gateway for `config` around state that outlives it (a reload
+    /// builds a new gateway around the same [`Shared`]).
+    pub fn build(config: &Config, shared: &Shared) -> Result<Gateway, String> {
         let client = http_client(&ClientOptions {
             connect_timeout: Duration::from_secs_f64(config.connect_timeout_secs),
             ..ClientOptions::default()
         })
         .map_err(|e| format!("building the HTTP client: {e}"))?;
-        let directory = ModelDirectory::new();
-        let mut table = RouteTable::builder().directory(directory);
+        let mut table = RouteTable::builder().directory(shared.directory.clone());
         let mut set = ProviderSet::<axum::body::Body>::new();
         let mut discoverable = Vec::new();
         // The health signal routes read: circuit breakers (passive, from real
         // traffic) and active probes write it. Stats outlive the stack.
-        let board = switchyard_core::HealthBoard::new();
-        let circuits = Circuits::new(board.clone());
+        let board = shared.board.clone();
+        let circuits = shared.circuits.clone();
         let mut failover = FailoverLayer::new(config.failover.clone(), circuits.clone());
         let mut probes = Vec::new();
         for p in &config.providers {
@@ -125,12 +163,12 @@ impl Gateway {
             }
         }
         let table = Arc::new(table.build().map_err(|e| e.to_string())?);
-        let observe = Arc::new(crate::observe::Observe::new(config)?);
+        let observe = shared.observe.clone();
         let routing = crate::routing::build(
             config,
             table.clone(),
             Arc::new(board.clone()),
-            TargetStats::new(),
+            shared.stats.clone(),
             client.clone(),
         )?;
         let stack = ServiceBuilder::new()

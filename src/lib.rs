@@ -30,6 +30,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod observe;
+pub mod reload;
 pub mod routing;
 pub mod server;
 pub mod upstreams;

@@ -6,8 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use switchyard::app::Gateway;
+use std::sync::Arc;
+
+use switchyard::app::{Gateway, Shared};
 use switchyard::config::{self, Config, Overrides};
+use switchyard::reload::Live;
 
 /// Switchyard: an LLM gateway. Point OpenAI or Anthropic clients at it.
 #[derive(Parser, Debug)]
@@ -63,21 +66,27 @@ fn main() -> ExitCode {
         config.workers = workers;
     }
     // Build everything a start would build, so `--check` refuses what a start would.
-    let gateway = match Gateway::new(&config) {
-        Ok(g) => g,
+    let live = match Shared::new(&config).and_then(|shared| {
+        if cli.check {
+            Gateway::build(&config, &shared).map(|_| None)
+        } else {
+            Live::new(config.clone(), shared, overrides.clone()).map(Some)
+        }
+    }) {
+        Ok(live) => live,
         Err(e) => {
             eprintln!("switchyard: {}: {e}", config::describe(&source));
             return ExitCode::from(2);
         }
     };
-    if cli.check {
+    let Some(live) = live else {
         println!(
             "configuration OK ({}): {} provider(s)",
             config::describe(&source),
             config.providers.len()
         );
         return ExitCode::SUCCESS;
-    }
+    };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if config.workers > 0 {
         builder.worker_threads(config.workers);
@@ -89,7 +98,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(gateway, config, source)) {
+    match runtime.block_on(run(live, config, source)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchyard: {e}");
@@ -98,7 +107,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result<(), String> {
+async fn run(live: Arc<Live>, config: Config, source: config::Source) -> Result<(), String> {
+    let observe = live.shared().observe.clone();
     tracing::info!(config = %config::describe(&source), "configuration loaded");
     if config.providers.is_empty() {
         tracing::warn!("no providers configured: every model request will get a 404");
@@ -126,13 +136,13 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
     let addr = listener
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
-    let discovery = gateway.spawn_discovery();
-    let probes = gateway.spawn_probes();
-    let upkeep = gateway.observe().spawn_upkeep();
+    live.start();
+    let sighup = switchyard::reload::reload_on_sighup(live.clone());
+    let upkeep = observe.spawn_upkeep();
     let metrics_listener = match &config.metrics.listen {
         Some(listen) if config.metrics.enabled => {
             let listener = switchyard::server::bind(listen).await?;
-            let app = switchyard::admin::metrics_routes(gateway.observe().clone());
+            let app = switchyard::admin::metrics_routes(observe.clone());
             tracing::info!(addr = %listen, "metrics listener");
             Some(tokio::spawn(async move {
                 let _ = axum::serve(listener, app).await;
@@ -147,18 +157,18 @@ async fn run(gateway: Gateway, config: Config, source: config::Source) -> Result
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let result = switchyard::server::serve(
         listener,
-        gateway.router(),
+        live.router(),
         switchyard::server::shutdown_signal(),
         grace,
     )
     .await;
-    discovery.abort();
-    probes.iter().for_each(|p| p.abort());
+    sighup.abort();
+    live.stop();
     upkeep.abort();
     if let Some(m) = metrics_listener {
         m.abort();
     }
-    gateway.observe().shutdown();
+    observe.shutdown();
     tracing::info!("stopped");
     result.map_err(|e| format!("server error: {e}"))
 }
