@@ -8,7 +8,8 @@ use http::{HeaderName, HeaderValue};
 use switchyard_protocol::Format;
 use switchyard_providers::{
     Anthropic, AnthropicConfig, Azure, AzureConfig, Gemini, GeminiConfig, Ollama, OllamaConfig,
-    OpenResponses, OpenResponsesConfig, ProviderSet, Translate, TranslateLayer,
+    OpenResponses, OpenResponsesConfig, ProviderSet, Translate, TranslateLayer, Vertex,
+    VertexConfig,
 };
 use tower::Layer;
 
@@ -176,6 +177,24 @@ pub fn add(
             Ok(set.with(
                 id,
                 Azure::azure(c, client.clone()).map_err(|e| e.to_string())?,
+            ))
+        }
+        ProviderKind::Vertex => {
+            let mut c = VertexConfig::new(id);
+            c.project.clone_from(&p.project);
+            if let Some(l) = &p.location {
+                c.location.clone_from(l);
+            }
+            c.base_url.clone_from(&p.base_url);
+            c.credentials_file = p.credentials_file.as_ref().map(Into::into);
+            if let Some(m) = p.max_tokens {
+                c.max_tokens = m;
+            }
+            c.headers = headers(p)?;
+            c.first_byte_timeout = timeout(config, p);
+            Ok(set.with(
+                id,
+                Vertex::vertex(c, client.clone()).map_err(|e| e.to_string())?,
             ))
         }
         other => Err(format!(

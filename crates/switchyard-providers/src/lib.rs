@@ -46,7 +46,7 @@ pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
 pub use client::{ClientOptions, http_client};
 pub use dialect::{
     Azure, AzureConfig, Gemini, GeminiConfig, Native, Ollama, OllamaConfig, OpenResponses,
-    OpenResponsesConfig,
+    OpenResponsesConfig, VERTEX_ANTHROPIC_VERSION, Vertex, VertexConfig,
 };
 pub use mock::{Mock, MockConfig};
 pub use openai::{OpenAi, OpenAiConfig};

@@ -15,12 +15,22 @@ use crate::stream::{self, Step};
 
 const DELAY: Duration = Duration::from_millis(5);
 
-/// Answers `POST …/messages` and `…/messages/count_tokens`.
-pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
-    if rec.header("x-api-key").is_none() {
+/// Answers `POST …/messages` and `…/messages/count_tokens`; with `vertex`,
+/// Claude on Vertex AI (`…:rawPredict`, `…:streamRawPredict`,
+/// `count-tokens:rawPredict`): OAuth bearer auth, `anthropic_version` in
+/// the body and the model in the URL.
+pub(crate) fn reply(state: &Arc<State>, rec: &Recorded, vertex: bool) -> Response {
+    if vertex {
+        if !crate::google::valid_bearer(rec.header("authorization")) {
+            return error(
+                401,
+                "authentication_error",
+                "invalid or missing OAuth token",
+            );
+        }
+    } else if rec.header("x-api-key").is_none() {
         return error(401, "authentication_error", "x-api-key header is required");
-    }
-    if rec.header("anthropic-version").is_none() {
+    } else if rec.header("anthropic-version").is_none() {
         return error(
             400,
             "invalid_request_error",
@@ -34,7 +44,34 @@ pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
             "There was an error parsing the body of your request",
         );
     };
-    let count = rec.path.ends_with("/count_tokens");
+    let count =
+        rec.path.ends_with("/count_tokens") || rec.path.ends_with("/count-tokens:rawPredict");
+    let mut req = req;
+    let path_model = rec
+        .path
+        .rsplit('/')
+        .next()
+        .and_then(|m| m.split(':').next())
+        .unwrap_or_default()
+        .to_owned();
+    if vertex && !count {
+        if req.get("anthropic_version").and_then(Value::as_str) != Some("vertex-2023-10-16") {
+            return error(
+                400,
+                "invalid_request_error",
+                "anthropic_version: Field required (vertex-2023-10-16)",
+            );
+        }
+        if req.contains_key("model") {
+            return error(
+                400,
+                "invalid_request_error",
+                "model: Extra inputs are not permitted",
+            );
+        }
+        req.insert("model".into(), path_model.clone().into());
+        req.remove("anthropic_version");
+    }
     let turn = match validate(&req, count) {
         Ok(t) => t,
         Err(msg) => return error(400, "invalid_request_error", &msg),
@@ -64,7 +101,12 @@ pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
     let answer = brain::think(&turn, &format!("toolu_fake{n}_"));
     let id = format!("msg_fake{n}");
     let model = req.get("model").and_then(Value::as_str).unwrap_or_default();
-    if req.get("stream").and_then(Value::as_bool) == Some(true) {
+    let streamed = if vertex {
+        rec.path.ends_with(":streamRawPredict")
+    } else {
+        req.get("stream").and_then(Value::as_bool) == Some(true)
+    };
+    if streamed {
         stream::streamed(
             state.clone(),
             Step::spaced_raw(events(&id, model, &answer), DELAY),

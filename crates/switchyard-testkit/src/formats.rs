@@ -14,9 +14,21 @@ pub(crate) fn default_reply(state: &Arc<State>, rec: &Recorded) -> Response {
     if rec.method == http::Method::POST
         && (path.ends_with("/messages") || path.ends_with("/messages/count_tokens"))
     {
-        return crate::anthropic::reply(state, rec);
+        return crate::anthropic::reply(state, rec, false);
     }
     let post = rec.method == http::Method::POST;
+    if post && path == "/token" {
+        return crate::google::token(state, rec);
+    }
+    if path.ends_with("/computeMetadata/v1/instance/service-accounts/default/token") {
+        return crate::google::metadata(state, rec);
+    }
+    if post
+        && path.contains("/publishers/anthropic/models/")
+        && (path.ends_with(":rawPredict") || path.ends_with(":streamRawPredict"))
+    {
+        return crate::anthropic::reply(state, rec, true);
+    }
     if post && path.ends_with("/responses") {
         return crate::responses::reply(state, rec);
     }

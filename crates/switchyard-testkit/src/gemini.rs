@@ -16,6 +16,15 @@ const DELAY: Duration = Duration::from_millis(5);
 
 /// Answers `POST …/models/{model}:generateContent` and `:streamGenerateContent?alt=sse`.
 pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
+    if let Some(auth) = rec.header("authorization")
+        && !crate::google::valid_bearer(Some(auth))
+    {
+        return error(
+            401,
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+        );
+    }
     if rec.header("x-goog-api-key").is_none() && rec.header("authorization").is_none() {
         return error(
             403,

@@ -75,6 +75,7 @@ mod anthropic;
 mod brain;
 mod formats;
 mod gemini;
+mod google;
 mod ollama;
 mod openai;
 mod openai_chat;
@@ -85,6 +86,7 @@ mod server;
 mod shapes;
 mod stream;
 
+pub use google::SERVICE_ACCOUNT;
 pub use record::Recorded;
 pub use reply::{Gate, Reply};
 pub use server::FakeUpstream;

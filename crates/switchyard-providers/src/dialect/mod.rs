@@ -1,10 +1,12 @@
 //! [`Native`]: a provider that speaks one wire format (picked per model),
 //! with the parts that differ between providers in a [`Dialect`].
 
+mod adc;
 mod azure;
 mod gemini;
 mod ollama;
 mod openresponses;
+mod vertex;
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,10 +28,10 @@ pub use azure::{Azure, AzureConfig};
 pub use gemini::{Gemini, GeminiConfig};
 pub use ollama::{Ollama, OllamaConfig};
 pub use openresponses::{OpenResponses, OpenResponsesConfig};
+pub use vertex::{VERTEX_ANTHROPIC_VERSION, Vertex, VertexConfig};
 
 /// What one upstream call is, for building its URL.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code, reason = "read by some dialects only")]
 pub struct Call<'a> {
     /// The endpoint the client called.
     pub endpoint: Endpoint,
