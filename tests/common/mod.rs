@@ -82,6 +82,21 @@ impl Gateway {
         format!("{}{}", self.url, path)
     }
 
+    /// The config file the gateway was started with (rewrite it, then reload).
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("switchyard.toml")
+    }
+
+    /// Sends `signal` (e.g. `"HUP"`, `"TERM"`) to the gateway process.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
     /// Everything the gateway logged so far.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
