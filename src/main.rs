@@ -138,6 +138,7 @@ async fn run(live: Arc<Live>, config: Config, source: config::Source) -> Result<
         .map_err(|e| format!("reading the bound address: {e}"))?;
     live.start();
     let sighup = switchyard::reload::reload_on_sighup(live.clone());
+    observe.start()?;
     let upkeep = observe.spawn_upkeep();
     let metrics_listener = match &config.metrics.listen {
         Some(listen) if config.metrics.enabled => {

@@ -66,11 +66,12 @@ pub struct Observe {
 }
 
 impl Observe {
-    /// Builds pricing, opens the journal and installs the metrics exporter.
+    /// Builds pricing and the journal (opened by [`start`](Self::start)) and
+    /// installs the metrics exporter.
     pub fn new(config: &Config) -> Result<Observe, String> {
         let pricing = Arc::new(pricing(config)?);
         let journal = if config.journal.enabled {
-            Some(Journal::open(&config.journal).map_err(|e| format!("journal: {e}"))?)
+            Some(Journal::new(&config.journal).map_err(|e| format!("journal: {e}"))?)
         } else {
             None
         };
@@ -99,6 +100,14 @@ impl Observe {
     /// The usage layer, to stack after routing and before the providers.
     pub fn usage_layer(&self) -> UsageLayer {
         self.usage.clone()
+    }
+
+    /// Opens the journal's sinks (creating the database) and starts its writer.
+    pub fn start(&self) -> Result<(), String> {
+        match &self.journal {
+            Some(j) => j.start().map_err(|e| format!("journal: {e}")),
+            None => Ok(()),
+        }
     }
 
     /// Keeps the exporter's histograms drained and builds the tokenizers;
@@ -196,6 +205,7 @@ fn prometheus() -> Result<PrometheusHandle, String> {
                 .install_recorder()
                 .map_err(|e| format!("installing the metrics exporter: {e}"))?;
             MetricsHook::describe();
+            switchyard_failover::metrics::describe();
             metrics::describe_counter!(
                 switchyard_journal::DROPPED_METRIC,
                 "Journal records dropped (queue full, write failed, or after close)."

@@ -39,6 +39,14 @@ struct Shared {
     capacity: usize,
     file: Option<PathBuf>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// What the writer needs, until [`Journal::start`] takes it.
+    pending: Mutex<Option<Pending>>,
+}
+
+struct Pending {
+    config: JournalConfig,
+    records: Receiver<Arc<Record>>,
+    control: Receiver<Control>,
 }
 
 impl std::fmt::Debug for Journal {
@@ -65,40 +73,71 @@ struct Writer {
 impl Journal {
     /// Opens the sinks `config` names and starts the writer thread.
     pub fn open(config: &JournalConfig) -> Result<Journal, String> {
+        let journal = Journal::new(config)?;
+        journal.start()?;
+        Ok(journal)
+    }
+
+    /// A journal whose sinks are opened later, by [`start`](Self::start):
+    /// records pushed before wait in the queue. Validates the configuration.
+    pub fn new(config: &JournalConfig) -> Result<Journal, String> {
         config.validate()?;
-        let conn = sqlite::open(config.path.as_deref())?;
-        let jsonl = config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
         let (tx, records) = bounded(config.queue_capacity);
         let (control, control_rx) = unbounded();
-        let written = Arc::new(AtomicU64::new(0));
-        let dropped = Arc::new(AtomicU64::new(0));
+        Ok(Journal {
+            tx,
+            control,
+            shared: Arc::new(Shared {
+                dropped: Arc::default(),
+                written: Arc::default(),
+                closed: AtomicBool::new(false),
+                capacity: config.queue_capacity,
+                file: config.path.clone(),
+                writer: Mutex::new(None),
+                pending: Mutex::new(Some(Pending {
+                    config: config.clone(),
+                    records,
+                    control: control_rx,
+                })),
+            }),
+        })
+    }
+
+    /// Opens the sinks (creating and migrating the database) and starts the
+    /// writer thread; does nothing if already started.
+    pub fn start(&self) -> Result<(), String> {
+        let mut pending = lock(&self.shared.pending);
+        let Some(p) = pending.take() else {
+            return Ok(());
+        };
+        let opened = sqlite::open(p.config.path.as_deref()).and_then(|conn| {
+            let jsonl = p.config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
+            Ok((conn, jsonl))
+        });
+        let (conn, jsonl) = match opened {
+            Ok(sinks) => sinks,
+            Err(e) => {
+                *pending = Some(p);
+                return Err(e);
+            }
+        };
         let writer = Writer {
-            dropped: dropped.clone(),
             conn,
             jsonl,
-            records,
-            control: control_rx,
-            batch_size: config.batch_size,
-            retention_days: config.retention_days,
-            max_rows: config.row_limit(),
-            written: written.clone(),
+            records: p.records,
+            control: p.control,
+            batch_size: p.config.batch_size,
+            retention_days: p.config.retention_days,
+            max_rows: p.config.row_limit(),
+            written: self.shared.written.clone(),
+            dropped: self.shared.dropped.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("switchyard-journal".into())
             .spawn(move || writer.run())
             .map_err(|e| format!("starting the journal writer: {e}"))?;
-        Ok(Journal {
-            tx,
-            control,
-            shared: Arc::new(Shared {
-                dropped,
-                written,
-                closed: AtomicBool::new(false),
-                capacity: config.queue_capacity,
-                file: config.path.clone(),
-                writer: Mutex::new(Some(handle)),
-            }),
-        })
+        *lock(&self.shared.writer) = Some(handle);
+        Ok(())
     }
 
     /// Queues a record; counts it as dropped if the queue is full or closed.
@@ -141,17 +180,15 @@ impl Journal {
     /// `timeout`. Records pushed afterwards are counted as dropped.
     pub fn close(&self, timeout: Duration) {
         self.shared.closed.store(true, Ordering::Release);
+        if lock(&self.shared.pending).is_some() {
+            return; // never started: nothing was written, and nothing will be
+        }
         let (ack, done) = std::sync::mpsc::channel();
         if self.control.send(Control::Close(ack)).is_ok() && done.recv_timeout(timeout).is_err() {
             tracing::warn!("the journal did not finish writing within {timeout:?}");
             return;
         }
-        let handle = self
-            .shared
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let handle = lock(&self.shared.writer).take();
         if let Some(handle) = handle {
             let _ = handle.join();
         }
@@ -169,6 +206,9 @@ impl Journal {
                 .await
                 .map_err(|e| format!("journal query failed: {e}"))?;
         }
+        if lock(&self.shared.pending).is_some() {
+            return Err("the journal is not started".to_owned());
+        }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job: Query = Box::new(move |conn| {
             let _ = tx.send(f(conn));
@@ -178,6 +218,10 @@ impl Journal {
             .map_err(|_| "the journal is closed".to_owned())?;
         rx.await.map_err(|_| "the journal is closed".to_owned())?
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl OnRecord for Journal {
