@@ -207,6 +207,21 @@ name = "mini"
 model_glob = "gpt-*-mini"
 model_prefix = "cheap-"
 to = "c/llama3.2"
+
+[[rules]]
+name = "apollo"
+projects = ["apollo"]
+to = "b/claude-apollo"
+
+[[rules]]
+name = "embed"
+endpoints = ["embeddings"]
+to = "c/nomic-embed"
+
+[[rules]]
+name = "big-body"
+min_body_bytes = 3000
+to = "b/claude-big"
 "#,
     )
     .await;
@@ -256,6 +271,27 @@ to = "c/llama3.2"
     assert_eq!(s.who("gpt-4o-mini", "hello", &[]).await.1, "rule:mini");
     assert_eq!(s.who("cheap-thing", "hello", &[]).await.1, "rule:mini");
     assert_eq!(s.last("c")["model"], "llama3.2");
+    assert_eq!(
+        s.who("gpt-4o", "hello", &[("x-project", "apollo")]).await.1,
+        "rule:apollo"
+    );
+    let res = client()
+        .post(s.gw.at("/v1/embeddings"))
+        .json(&json!({"model": "gpt-emb", "input": "some text"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-switchyard-route"], "rule:embed");
+    assert_eq!(s.c.requests().last().unwrap().path, "/v1/embeddings");
+    assert_eq!(s.last("c")["model"], "nomic-embed");
+    let padding = "x".repeat(3000);
+    let res = s
+        .chat(
+            json!({"model": "gpt-4o", "messages": user("hi"), "metadata": {"pad": padding}}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.headers()["x-switchyard-route"], "rule:big-body");
     // No rule: the provider globs and `provider/model` prefixes still route.
     assert_eq!(
         s.who("claude-3-haiku", "hello", &[]).await,
@@ -291,6 +327,10 @@ targets = [{ target = "a/m", quality = 0.6, input_price = 1.0, output_price = 1.
 strategy = "quality_cost"
 quality_bias = 0.9
 
+[virtual_models.rnd]
+targets = ["a/m", "b/m"]
+strategy = "random"
+
 [virtual_models.pin]
 targets = ["b/m", "a/m"]
 strategy = "pinned"
@@ -323,6 +363,13 @@ sticky = { header = "x-session-id" }
     let share = a as f64 / n as f64;
     assert!((share - 0.75).abs() < 0.09, "weighted share of a: {share}");
 
+    let mut a = 0;
+    for _ in 0..60 {
+        if s.who("rnd", "x", &[]).await.0 == "a" {
+            a += 1;
+        }
+    }
+    assert!((10..=50).contains(&a), "random picks both: a got {a} of 60");
     assert_eq!(s.who("cheap", "x", &[]).await.0, "b");
     assert_eq!(s.last("b")["model"], "small");
     assert_eq!(s.who("best", "x", &[]).await.0, "c");
@@ -341,59 +388,130 @@ sticky = { header = "x-session-id" }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn least_loaded_avoids_the_upstream_with_a_stream_in_flight() {
+async fn least_loaded_avoids_the_upstream_with_streams_in_flight() {
+    // `pin` shares the target a/m with `pool`, and so its load: stats are per provider + model.
     let s = setup(
         r#"
 [virtual_models.pool]
 targets = ["a/m", "b/m"]
 strategy = "least_loaded"
+
+[virtual_models.pin]
+targets = ["a/m"]
+
+[virtual_models.pin_b]
+targets = ["b/m"]
 "#,
     )
     .await;
-    // Warm both up so their latencies are known and similar.
-    for _ in 0..6 {
-        s.who("pool", "x", &[]).await;
+    // Warm both up so their latency averages settle past the cold connection.
+    for _ in 0..10 {
+        s.who("pin", "x", &[]).await;
+        s.who("pin_b", "x", &[]).await;
     }
-    // Hold a stream open on whichever target the next request picks.
-    let gates = [Gate::new(), Gate::new()];
-    for (up, gate) in [&s.a, &s.b].into_iter().zip(&gates) {
-        up.push(Reply::Gated {
+    // Hold four streams open on a.
+    let gate = Gate::new();
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        s.a.push(Reply::Gated {
             first: r#"{"choices":[{"index":0,"delta":{"content":"hi"}}]}"#.into(),
             rest: vec!["[DONE]".into()],
             gate: gate.clone(),
         });
+        let mut res = s
+            .chat(
+                json!({"model": "pin", "stream": true, "messages": user("x")}),
+                &[],
+            )
+            .await;
+        assert_eq!(res.headers()["x-switchyard-provider"], "a");
+        let _ = res.chunk().await.unwrap();
+        held.push(res);
     }
-    let mut held = s
-        .chat(
-            json!({"model": "pool", "stream": true, "messages": user("x")}),
-            &[],
-        )
-        .await;
-    let busy = held.headers()["x-switchyard-provider"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let _ = held.chunk().await.unwrap();
-    let (other, other_gate, busy_gate) = if busy == "a" {
-        ("b", &gates[1], &gates[0])
-    } else {
-        ("a", &gates[0], &gates[1])
-    };
-    // The idle upstream's scripted stream may finish at once.
-    other_gate.open();
-    for _ in 0..5 {
+    for _ in 0..10 {
         let res = s
             .chat(json!({"model": "pool", "messages": user("y")}), &[])
             .await;
         assert_eq!(
             res.headers()["x-switchyard-provider"],
-            other,
+            "b",
             "the busy upstream is avoided"
         );
         let _ = res.bytes().await;
     }
-    busy_gate.open();
-    let _ = held.bytes().await;
+    gate.open();
+    for res in held {
+        let _ = res.bytes().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn highest_throughput_learns_from_observed_streams() {
+    let s = setup(
+        r#"
+[virtual_models.tp]
+targets = ["a/m", "b/m"]
+strategy = "highest_throughput"
+"#,
+    )
+    .await;
+    // `a` streams 10 tokens but takes 300 ms for them; `b` streams 1000 at once.
+    for _ in 0..5 {
+        s.b.push(Reply::Events {
+            events: vec![
+                r#"{"choices":[{"index":0,"delta":{"content":"fast"}}]}"#.into(),
+                r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1000,"total_tokens":1001}}"#.into(),
+                "[DONE]".into(),
+            ],
+            delay: Duration::ZERO,
+        });
+    }
+    let gate = Gate::new();
+    s.a.push(Reply::Gated {
+        first: r#"{"choices":[{"index":0,"delta":{"content":"slow"}}]}"#.into(),
+        rest: vec![
+            r#"{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":10,"total_tokens":11}}"#.into(),
+            "[DONE]".into(),
+        ],
+        gate: gate.clone(),
+    });
+    let stream = || {
+        s.chat(
+            json!({"model": "tp", "stream": true, "messages": user("x")}),
+            &[],
+        )
+    };
+    let res = stream().await;
+    assert_eq!(
+        res.headers()["x-switchyard-provider"],
+        "a",
+        "unmeasured targets go first, in order"
+    );
+    let opener = {
+        let gate = gate.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            gate.open();
+        })
+    };
+    let _ = res.bytes().await.unwrap();
+    opener.await.unwrap();
+    let res = stream().await;
+    assert_eq!(
+        res.headers()["x-switchyard-provider"],
+        "b",
+        "b is still unmeasured"
+    );
+    let _ = res.bytes().await.unwrap();
+    for _ in 0..4 {
+        let res = stream().await;
+        assert_eq!(
+            res.headers()["x-switchyard-provider"],
+            "b",
+            "b streams faster"
+        );
+        let _ = res.bytes().await.unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -471,7 +589,7 @@ async fn discovered_rules_route_to_whoever_lists_the_model() {
 id = "vllm"
 kind = "openai"
 base_url = "{}"
-models = []
+models = ["vllm-only-*"]
 discover = false
 
 [[discovery]]
@@ -579,4 +697,86 @@ models = ["m*"]
         assert!(stderr.contains(want), "{stderr:?} should contain {want:?}");
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+#[test]
+fn the_routing_example_config_passes_check() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/routing.example.toml");
+    let (code, stdout, stderr) = common::run_binary(&["--config", path, "--check"], &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("configuration OK"), "{stdout}");
+}
+
+/// The `routed_gateway` example, on a free port; killed on drop.
+struct Example(std::process::Child, String);
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_example(name: &str) -> Example {
+    use std::io::{BufRead, BufReader};
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(path.exists(), "example binary {} not built", path.display());
+    let mut child = std::process::Command::new(path)
+        .arg("0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    Example(child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routed_gateway_example_stacks_classify_route_and_params() {
+    let ex = start_example("routed_gateway");
+    let post = |body: Value| {
+        client()
+            .post(format!("{}/v1/chat/completions", ex.1))
+            .json(&body)
+            .send()
+    };
+    let res = post(
+        json!({"model": "coder", "messages": user("one two three four five"), "max_tokens": 100}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-switchyard-route"], "virtual:coder");
+    assert_eq!(res.headers()["x-switchyard-provider"], "fast");
+    assert_eq!(
+        res.headers()["x-switchyard-response-tags"],
+        "truncated",
+        "max_tokens capped at 3"
+    );
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["choices"][0]["message"]["content"], "Mock reply to:");
+    assert_eq!(v["choices"][0]["finish_reason"], "length");
+    let res = post(json!({"model": "fast-1", "messages": user("urgent: fix\n```\nx\n```")}))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-switchyard-route"], "rule:hard-prompts");
+    assert_eq!(res.headers()["x-switchyard-provider"], "smart");
+    assert_eq!(res.headers()["x-switchyard-request-tags"], "code,urgent");
+    let res = post(json!({"model": "fast-1", "messages": user("hello")}))
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-switchyard-route"], "provider:fast");
+    assert!(res.headers().get("x-switchyard-request-tags").is_none());
 }

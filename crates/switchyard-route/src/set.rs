@@ -158,13 +158,13 @@ fn weighted_order(t: &[Resolved], healthy: &[bool]) -> Vec<usize> {
 
 /// The load the `least_loaded` strategy compares.
 fn load(t: &Resolved, mean_latency: f64) -> f64 {
-    let latency = t.stat.latency_ms().unwrap_or(mean_latency).max(0.001);
+    let latency = t.stat.load_latency_ms().unwrap_or(mean_latency).max(0.001);
     (t.stat.in_flight() as f64 + 1.0) * latency
 }
 
 /// Power of two choices over healthy targets, then everyone by load.
 fn least_loaded(t: &[Resolved], healthy: &[bool]) -> Vec<usize> {
-    let known: Vec<f64> = t.iter().filter_map(|r| r.stat.latency_ms()).collect();
+    let known: Vec<f64> = t.iter().filter_map(|r| r.stat.load_latency_ms()).collect();
     let mean = if known.is_empty() {
         1.0
     } else {

@@ -6,14 +6,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 /// Weight of a new sample in the moving averages.
 const ALPHA: f64 = 0.3;
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Averages {
     latency_ms: Option<f64>,
+    latency_at: Option<Instant>,
     tokens_per_sec: Option<f64>,
 }
+
+/// How fast an unrefreshed latency estimate fades for load balancing.
+const LOAD_DECAY: Duration = Duration::from_secs(10);
 
 /// What has been observed of one target (provider + model).
 #[derive(Default)]
@@ -59,10 +65,21 @@ impl TargetStat {
         self.averages().tokens_per_sec
     }
 
+    /// The latency estimate for load balancing: the moving average, fading
+    /// (time constant 10 s) while no new sample comes, so a target that went
+    /// quiet after a slow answer is tried again (as linkerd's peak EWMA does).
+    pub fn load_latency_ms(&self) -> Option<f64> {
+        let a = self.averages();
+        let latency = a.latency_ms?;
+        let idle = a.latency_at.map_or(Duration::ZERO, |t| t.elapsed());
+        Some(latency * (-idle.as_secs_f64() / LOAD_DECAY.as_secs_f64()).exp())
+    }
+
     /// Adds a latency sample.
     pub fn observe_latency(&self, latency: Duration) {
         let mut a = self.averages.lock().unwrap_or_else(|p| p.into_inner());
         a.latency_ms = ewma(a.latency_ms, latency.as_secs_f64() * 1000.0);
+        a.latency_at = Some(Instant::now());
     }
 
     /// Adds a throughput sample: `tokens` output in `elapsed`.

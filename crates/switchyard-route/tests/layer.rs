@@ -161,3 +161,18 @@ async fn rules_headers_and_rejections() {
         serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(v["type"], "error", "Anthropic shape on /v1/messages");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_load_latency_fades_while_a_target_is_quiet() {
+    let stats = TargetStats::new();
+    let s = stats.get("a", "m");
+    s.observe_latency(Duration::from_millis(1000));
+    assert_eq!(s.load_latency_ms(), Some(1000.0));
+    tokio::time::advance(Duration::from_secs(10)).await;
+    let faded = s.load_latency_ms().unwrap();
+    assert!(
+        (faded - 1000.0 / std::f64::consts::E).abs() < 1.0,
+        "{faded}"
+    );
+    assert_eq!(s.latency_ms(), Some(1000.0), "the average itself is kept");
+}
