@@ -203,3 +203,35 @@ pub fn add(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, extra: &str) -> Result<(), String> {
+        let toml = format!("id = \"p\"\nkind = \"{kind}\"\nmodels = [\"m\"]\n{extra}");
+        let p: ProviderConfig = toml::from_str(&toml).map_err(|e| e.to_string())?;
+        validate(&p, "providers[0] (`p`)")
+    }
+
+    #[test]
+    fn per_kind_fields_are_checked() {
+        assert!(entry("anthropic", "max_tokens = 100").is_ok());
+        assert!(entry("gemini", "").is_ok());
+        assert!(entry("ollama", "base_url = \"http://127.0.0.1:11434\"").is_ok());
+        assert!(entry("vertex", "project = \"x\"\nlocation = \"global\"").is_ok());
+        let e = entry("azure", "").unwrap_err();
+        assert!(e.contains("needs `base_url`"), "{e}");
+        let e = entry("gemini", "deployment = \"d\"").unwrap_err();
+        assert!(
+            e.contains("`deployment` does not apply to kind \"gemini\""),
+            "{e}"
+        );
+        let e = entry("openresponses", "").unwrap_err();
+        assert!(e.contains("needs `base_url`"), "{e}");
+        let e = entry("ollama", "base_url = \"localhost:11434\"").unwrap_err();
+        assert!(e.contains("http://"), "{e}");
+        let e = entry("anthropic", "max_tokens = 0").unwrap_err();
+        assert!(e.contains("at least 1"), "{e}");
+    }
+}

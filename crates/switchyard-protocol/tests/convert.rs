@@ -410,3 +410,34 @@ fn split_then_encode_matches_streamed_answer() {
     assert!(out.contains("\"text\":\"hello\""));
     assert!(out.contains("\"stop_reason\":\"end_turn\""));
 }
+
+#[test]
+fn mid_stream_errors_reach_the_client_in_its_format() {
+    let upstream = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"model\":\"c\",\"usage\":{\"input_tokens\":1}}}\n\nevent: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let mut d = Format::Anthropic.decoder();
+    let mut events = Vec::new();
+    d.feed(upstream.as_bytes(), &mut events).unwrap();
+    let out = encode(Format::OpenAiChat, &events, false);
+    let chunks = data(&out);
+    let err = chunks.iter().find(|c| c.get("error").is_some()).unwrap();
+    assert_eq!(err["error"]["type"], "overloaded_error");
+    assert_eq!(err["error"]["message"], "Overloaded");
+    assert!(
+        !out.contains("finish_reason\":\"stop"),
+        "no fake success after an error"
+    );
+    let out = encode(Format::Responses, &events, false);
+    assert!(out.contains("event: error\n"));
+    assert!(!out.contains("response.completed"));
+    // And the other way: an OpenAI error chunk becomes an Anthropic `error` event.
+    let mut d = Format::OpenAiChat.decoder();
+    let mut events = Vec::new();
+    d.feed(
+        b"data: {\"error\":{\"message\":\"boom\",\"type\":\"server_error\"}}\n\n",
+        &mut events,
+    )
+    .unwrap();
+    let out = encode(Format::Anthropic, &events, false);
+    assert!(out.contains("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}"), "{out}");
+    assert!(!out.contains("message_stop"));
+}

@@ -11,6 +11,21 @@
 //!   the first body frame is the commit point (see [`OpenAiConfig::first_byte_timeout`]).
 //! - [`Mock`]: a built-in provider answering in the OpenAI format with no
 //!   network, deterministic, with streaming, embeddings and error injection.
+//! - [`Anthropic`]: the Anthropic Messages API (`x-api-key`, `anthropic-version`,
+//!   `anthropic-beta` passed through).
+//! - [`Native`] providers that speak their own wire format: [`Azure`],
+//!   [`Gemini`], [`Vertex`] (Gemini and Claude, Application Default
+//!   Credentials), [`Ollama`] (native `/api/chat`) and [`OpenResponses`].
+//! - [`TranslateLayer`]: gives a provider that serves one chat format (an
+//!   OpenAI-compatible server, the mock) clients of every other format.
+//!
+//! Where the client's format and the provider's differ, the request is
+//! converted through `switchyard-protocol`'s intermediate representation
+//! and the answer converted back: streams frame by frame by a
+//! [`TranslateBody`], never buffered; upstream error bodies re-shaped into
+//! the client's error format with the status and headers kept. Same format
+//! on both sides: the body passes untouched.
+//!
 //! - [`ProviderSet`]: the dispatcher that sends each attempt to the provider its
 //!   target candidate names, records the [`Attempt`], and tags the response with
 //!   the provider and model headers.

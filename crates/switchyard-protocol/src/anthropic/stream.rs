@@ -378,10 +378,18 @@ impl StreamEncoder for Encoder {
             Event::Finish(f) => self.finish = Some(f.clone()),
             Event::Error { kind, message } => {
                 self.failed = true;
-                let kind = if kind.ends_with("_error") {
-                    kind.as_str()
-                } else {
-                    "api_error"
+                let kind = match kind.as_str() {
+                    k @ ("invalid_request_error"
+                    | "authentication_error"
+                    | "permission_error"
+                    | "not_found_error"
+                    | "request_too_large"
+                    | "rate_limit_error"
+                    | "api_error"
+                    | "overloaded_error") => k,
+                    "rate_limit_exceeded" | "RESOURCE_EXHAUSTED" => "rate_limit_error",
+                    "overloaded" | "UNAVAILABLE" => "overloaded_error",
+                    _ => "api_error",
                 };
                 sse_event(
                     out,
