@@ -1,6 +1,9 @@
 //! Lifecycle through the real binary: hot reload (SIGHUP and the admin endpoint)
 //! and graceful shutdown, with streams in flight.
-#![expect(clippy::unwrap_used, reason = "a test fails loudly on unexpected errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on unexpected errors"
+)]
 
 mod common;
 
@@ -13,7 +16,9 @@ use switchyard_testkit::{FakeUpstream, Gate, Reply};
 const VERSION: &str = "x-switchyard-config-version";
 
 fn mock(delay_ms: u64) -> String {
-    format!("[[providers]]\nid = \"mock\"\nkind = \"mock\"\nmodels = [\"mock-*\"]\nchunk_delay_ms = {delay_ms}\n")
+    format!(
+        "[[providers]]\nid = \"mock\"\nkind = \"mock\"\nmodels = [\"mock-*\"]\nchunk_delay_ms = {delay_ms}\n"
+    )
 }
 
 async fn version(gw: &Gateway) -> String {
@@ -28,7 +33,11 @@ async fn wait_version(gw: &Gateway, prefix: &str) -> String {
         if v.starts_with(prefix) {
             return v;
         }
-        assert!(Instant::now() < deadline, "version stayed {v}; logs:\n{}", gw.logs());
+        assert!(
+            Instant::now() < deadline,
+            "version stayed {v}; logs:\n{}",
+            gw.logs()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -53,10 +62,18 @@ async fn sighup_applies_a_new_config_and_keeps_circuit_state() {
     let v1 = version(&gw).await;
     assert!(v1.starts_with("1-"), "{v1}");
     for _ in 0..2 {
-        up.push(Reply::Status { status: 503, body: "down".into(), headers: vec![] });
+        up.push(Reply::Status {
+            status: 503,
+            body: "down".into(),
+            headers: vec![],
+        });
         assert_eq!(chat(&gw, "gpt-4o-mini", false).await.status(), 503);
     }
-    assert_eq!(chat(&gw, "mock-1", false).await.status(), 404, "no mock provider yet");
+    assert_eq!(
+        chat(&gw, "mock-1", false).await.status(),
+        404,
+        "no mock provider yet"
+    );
     std::fs::write(gw.config_path(), format!("{base}{}", mock(1))).unwrap();
     gw.signal("HUP");
     let v2 = wait_version(&gw, "2-").await;
@@ -64,9 +81,19 @@ async fn sighup_applies_a_new_config_and_keeps_circuit_state() {
     let res = chat(&gw, "mock-1", false).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[VERSION], v2.as_str());
-    let health: Value = client().get(gw.at("/health")).send().await.unwrap().json().await.unwrap();
+    let health: Value = client()
+        .get(gw.at("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["circuits"][0]["provider"], "fake");
-    assert_eq!(health["circuits"][0]["state"], "open", "breaker state survives the reload: {health}");
+    assert_eq!(
+        health["circuits"][0]["state"], "open",
+        "breaker state survives the reload: {health}"
+    );
     assert!(gw.logs().contains("configuration reloaded"));
 }
 
@@ -74,20 +101,38 @@ async fn sighup_applies_a_new_config_and_keeps_circuit_state() {
 async fn an_invalid_config_is_refused_and_the_old_one_keeps_serving() {
     let gw = Gateway::start(&mock(1));
     let v1 = version(&gw).await;
-    std::fs::write(gw.config_path(), "[[providers]]\nid = \"mock\"\nkind = \"warp-drive\"\n").unwrap();
+    std::fs::write(
+        gw.config_path(),
+        "[[providers]]\nid = \"mock\"\nkind = \"warp-drive\"\n",
+    )
+    .unwrap();
     gw.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !gw.logs().contains("reload refused") {
-        assert!(Instant::now() < deadline, "no refusal logged:\n{}", gw.logs());
+        assert!(
+            Instant::now() < deadline,
+            "no refusal logged:\n{}",
+            gw.logs()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(gw.logs().contains("warp-drive"), "the reason is logged:\n{}", gw.logs());
+    assert!(
+        gw.logs().contains("warp-drive"),
+        "the reason is logged:\n{}",
+        gw.logs()
+    );
     assert_eq!(version(&gw).await, v1);
     assert_eq!(chat(&gw, "mock-1", false).await.status(), 200);
     let res = client().post(gw.at("/admin/reload")).send().await.unwrap();
     assert_eq!(res.status(), 422);
     let v: Value = res.json().await.unwrap();
-    assert!(v["error"]["message"].as_str().unwrap().contains("warp-drive"), "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("warp-drive"),
+        "{v}"
+    );
     assert_eq!(v["version"], v1.as_str());
 }
 
@@ -100,7 +145,11 @@ async fn the_admin_endpoint_dry_runs_then_applies() {
         format!("admin_key = \"adm-secret\"\n[failover]\nmax_attempts = 5\n{}[[providers]]\nid = \"other\"\nkind = \"mock\"\nmodels = [\"other-*\"]\n", mock(2)),
     )
     .unwrap();
-    let res = client().post(gw.at("/admin/reload?dry_run=true")).send().await.unwrap();
+    let res = client()
+        .post(gw.at("/admin/reload?dry_run=true"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401, "the admin key is required");
     let res = client()
         .post(gw.at("/admin/reload?dry_run=true"))
@@ -112,7 +161,12 @@ async fn the_admin_endpoint_dry_runs_then_applies() {
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["applied"], false);
     assert_eq!(v["version"], v1.as_str());
-    let changes: Vec<&str> = v["changes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    let changes: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
     assert!(changes.contains(&"failover: changed"), "{changes:?}");
     assert!(changes.contains(&"providers.mock: changed"), "{changes:?}");
     assert!(changes.contains(&"providers.other: added"), "{changes:?}");
@@ -139,7 +193,10 @@ async fn a_stream_in_flight_finishes_on_the_old_config() {
     let gate = Gate::new();
     up.push(Reply::Gated {
         first: r#"{"choices":[{"index":0,"delta":{"content":"before"}}]}"#.into(),
-        rest: vec![r#"{"choices":[{"index":0,"delta":{"content":" after"}}]}"#.into(), "[DONE]".into()],
+        rest: vec![
+            r#"{"choices":[{"index":0,"delta":{"content":" after"}}]}"#.into(),
+            "[DONE]".into(),
+        ],
         gate: gate.clone(),
     });
     let mut res = chat(&gw, "gpt-4o-mini", true).await;
@@ -150,13 +207,23 @@ async fn a_stream_in_flight_finishes_on_the_old_config() {
     std::fs::write(gw.config_path(), mock(1)).unwrap();
     gw.signal("HUP");
     wait_version(&gw, "2-").await;
-    assert_eq!(chat(&gw, "gpt-4o-mini", false).await.status(), 404, "the new config has no fake provider");
+    assert_eq!(
+        chat(&gw, "gpt-4o-mini", false).await.status(),
+        404,
+        "the new config has no fake provider"
+    );
     gate.open();
     let mut rest = String::new();
     while let Some(c) = res.chunk().await.unwrap() {
         rest.push_str(std::str::from_utf8(&c).unwrap());
     }
-    assert_eq!(sse_data(&rest), [r#"{"choices":[{"index":0,"delta":{"content":" after"}}]}"#, "[DONE]"]);
+    assert_eq!(
+        sse_data(&rest),
+        [
+            r#"{"choices":[{"index":0,"delta":{"content":" after"}}]}"#,
+            "[DONE]"
+        ]
+    );
     assert!(started_on.starts_with("1-"));
 }
 
@@ -191,7 +258,14 @@ async fn a_thousand_streams_survive_ten_reloads() {
     for n in 0..10u64 {
         tokio::time::sleep(Duration::from_millis(60)).await;
         std::fs::write(gw.config_path(), mock(40 + (n % 2))).unwrap();
-        let v: Value = client().post(gw.at("/admin/reload")).send().await.unwrap().json().await.unwrap();
+        let v: Value = client()
+            .post(gw.at("/admin/reload"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(v["applied"], true, "{v}");
     }
     for s in streams {
@@ -231,7 +305,10 @@ async fn sigterm_drains_a_hundred_active_streams_then_exits_zero() {
     gw.signal("TERM");
     for (i, s) in streams.into_iter().enumerate() {
         let body = s.await.unwrap();
-        assert!(body.ends_with("data: [DONE]\n\n"), "stream {i} was cut: {body}");
+        assert!(
+            body.ends_with("data: [DONE]\n\n"),
+            "stream {i} was cut: {body}"
+        );
         assert!(body.contains(&format!("drain")), "{body}");
     }
     let status = tokio::task::spawn_blocking(move || {
@@ -241,5 +318,8 @@ async fn sigterm_drains_a_hundred_active_streams_then_exits_zero() {
     .await
     .unwrap();
     assert!(status.0.expect("exited").success());
-    assert!(signalled.elapsed() < Duration::from_secs(20), "drained within the grace period");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(20),
+        "drained within the grace period"
+    );
 }

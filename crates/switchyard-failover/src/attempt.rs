@@ -113,6 +113,9 @@ where
             circuits.record(&policy.circuit, candidate, !is_health_failure(&outcome));
             match judge(&outcome) {
                 Verdict::Final => {
+                    if attempts > 1 && outcome.as_ref().is_ok_and(|r| r.status().is_success()) {
+                        crate::metrics::mitigated(candidate);
+                    }
                     let limit = idle_limit(&policy, &idle, candidate);
                     return finish(outcome, &policy, limit, endpoint, &exchange);
                 }

@@ -130,6 +130,7 @@ impl Circuits {
                 b.state = State::HalfOpen {
                     trial_since: Some(now),
                 };
+                crate::metrics::circuit(c, CircuitState::HalfOpen);
                 true
             }
             State::HalfOpen {
@@ -184,11 +185,13 @@ impl Circuits {
         });
         match change {
             Some(Some(until)) => {
+                crate::metrics::circuit(c, CircuitState::Open);
                 tracing::warn!(provider = %c.provider, model = %c.model, cooldown_secs = policy.cooldown_secs, "circuit opened");
                 self.health
                     .mark_down(&c.provider, Some(&c.model), until.into_std());
             }
             Some(None) => {
+                crate::metrics::circuit(c, CircuitState::Closed);
                 tracing::info!(provider = %c.provider, model = %c.model, "circuit closed");
                 self.health.mark_up(&c.provider, Some(&c.model));
             }

@@ -16,6 +16,7 @@ mod attempt;
 mod circuit;
 mod guard;
 mod layer;
+pub mod metrics;
 mod policy;
 mod probe;
 

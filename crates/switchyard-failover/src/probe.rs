@@ -77,6 +77,7 @@ async fn probe_once(health: &HealthBoard, t: &ProbeTarget, failures: &AtomicU32)
             tracing::info!(provider = %t.provider, "health probe passed; provider marked up");
         }
         health.mark_up(&t.provider, None);
+        crate::metrics::provider_up(&t.provider, true);
         return;
     }
     let n = failures.fetch_add(1, Ordering::Relaxed) + 1;
@@ -87,6 +88,7 @@ async fn probe_once(health: &HealthBoard, t: &ProbeTarget, failures: &AtomicU32)
         // Down until well past the next probe; each failing probe extends it.
         let until = std::time::Instant::now() + t.interval * 3;
         health.mark_down(&t.provider, None, until);
+        crate::metrics::provider_up(&t.provider, false);
     }
 }
 
