@@ -23,7 +23,7 @@ const PROVIDERS: [(&str, &str); 5] = [
     ("Responses", "resp-m"),
 ];
 
-const SCENARIOS: [&str; 10] = [
+const SCENARIOS: [&str; 11] = [
     "text",
     "stream",
     "tools",
@@ -31,6 +31,7 @@ const SCENARIOS: [&str; 10] = [
     "images",
     "thinking",
     "cache markers",
+    "json mode",
     "finish: length",
     "usage",
     "errors",
@@ -210,6 +211,18 @@ async fn cache(c: &Ctx<'_>) -> Result<Cell, String> {
     Ok(Cell::Pass)
 }
 
+async fn json_mode(c: &Ctx<'_>) -> Res {
+    let mut ask = c.ask();
+    ask.json = true;
+    ask.turns = vec![Turn::User("hello matrix world".into())];
+    let o = c.run(&ask).await?;
+    let v: Value =
+        serde_json::from_str(&o.text).map_err(|e| format!("not JSON: {:?} ({e})", o.text))?;
+    check(v == json!({"echo": "hello matrix world"}), || {
+        format!("answer {v}")
+    })
+}
+
 async fn length(c: &Ctx<'_>) -> Res {
     let mut ask = c.ask();
     ask.max_tokens = Some(2);
@@ -249,6 +262,7 @@ async fn cell(c: &Ctx<'_>, scenario: &str) -> Cell {
         "images" => images(c).await,
         "thinking" => thinking(c).await,
         "cache markers" => return cache(c).await.unwrap_or_else(Cell::Fail),
+        "json mode" => json_mode(c).await,
         "finish: length" => length(c).await,
         "usage" => text(c, true).await,
         _ => errors(c).await,

@@ -43,6 +43,8 @@ pub struct Ask {
     pub thinking: bool,
     pub max_tokens: Option<u64>,
     pub stream: bool,
+    /// Ask for JSON output matching a small schema.
+    pub json: bool,
 }
 
 /// One message of the conversation.
@@ -188,6 +190,21 @@ pub fn body(client: Client, ask: &Ask) -> Value {
     }
     if ask.tools {
         b["tools"] = tools(client);
+    }
+    if ask.json {
+        let schema = json!({"type": "object", "properties": {"echo": {"type": "string"}}, "required": ["echo"]});
+        match client {
+            Client::OpenAi => {
+                b["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "echo", "schema": schema}})
+            }
+            Client::Anthropic => {
+                b["output_format"] = json!({"type": "json_schema", "schema": schema})
+            }
+            Client::Responses => {
+                b["text"] =
+                    json!({"format": {"type": "json_schema", "name": "echo", "schema": schema}})
+            }
+        }
     }
     b
 }

@@ -94,3 +94,14 @@ pub(crate) fn fresh_id(prefix: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     format!("{prefix}{}", &hash_hex(&format!("{t}-{n}"))[..16])
 }
+
+/// Logs the top-level fields of a request that the IR does not carry.
+pub(crate) fn log_unknown(body: &serde_json::Value, known: &[&str], format: &str) {
+    if let Some(map) = body.as_object() {
+        for key in map.keys() {
+            if !known.contains(&key.as_str()) {
+                tracing::debug!(field = %key, format, "request field not carried by the translation; dropped");
+            }
+        }
+    }
+}

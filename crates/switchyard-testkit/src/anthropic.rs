@@ -267,6 +267,9 @@ fn validate(req: &Map<String, Value>, count: bool) -> Result<Turn, String> {
     brain::all_text(&Value::Array(messages.clone()), &mut all);
     turn.prompt_words = brain::words(&all);
     turn.max_tokens = req.get("max_tokens").and_then(Value::as_u64);
+    let mut system = String::new();
+    brain::all_text(req.get("system").unwrap_or(&Value::Null), &mut system);
+    turn.json = req.contains_key("output_format") || system.contains("valid JSON object");
     Ok(turn)
 }
 

@@ -10,6 +10,7 @@
 //!   signed `sig-<hash of that text>`.
 //! - `[fake-error:429]` in the text answers that status in the format's
 //!   error shape (429 and 529 with `retry-after: 7`).
+//! - With JSON output asked for, it answers `{"echo":"<text>"}`.
 //! - `max_tokens` below the answer's words cuts it (finish: length).
 //! - Tokens are whitespace words; cache markers in the request report
 //!   7 cached and 3 cache-written input tokens.
@@ -35,6 +36,9 @@ pub(crate) struct Turn {
     pub prompt_words: usize,
     /// The token cap.
     pub max_tokens: Option<u64>,
+    /// Whether JSON output was asked for (JSON mode, a schema, Anthropic's
+    /// JSON instruction or `output_format`).
+    pub json: bool,
 }
 
 /// Why the fake stopped.
@@ -147,6 +151,8 @@ pub(crate) fn think(turn: &Turn, call_prefix: &str) -> Answer {
                 json!({"city": city, "unit": "celsius"}),
             ));
         }
+    } else if turn.json {
+        text = serde_json::json!({"echo": turn.text}).to_string();
     } else {
         text = format!("echo: {}", turn.text);
         if turn.images > 0 {

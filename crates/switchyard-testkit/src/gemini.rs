@@ -181,6 +181,7 @@ fn validate(req: &Map<String, Value>) -> Result<Turn, String> {
         .and_then(Value::as_bool)
         == Some(true);
     turn.max_tokens = config.get("maxOutputTokens").and_then(Value::as_u64);
+    turn.json = config.get("responseMimeType").and_then(Value::as_str) == Some("application/json");
     let mut all = String::new();
     brain::all_text(
         req.get("systemInstruction").unwrap_or(&Value::Null),

@@ -63,7 +63,11 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 fn validate(req: &Map<String, Value>) -> Result<Turn, String> {
-    if req.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if req
+        .get("model")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return Err("model is required".into());
     }
     let Some(messages) = req.get("messages").and_then(Value::as_array) else {
@@ -135,6 +139,7 @@ fn validate(req: &Map<String, Value>) -> Result<Turn, String> {
         .and_then(Value::as_array)
         .is_some_and(|t| !t.is_empty());
     turn.thinking = req.get("think").and_then(Value::as_bool) == Some(true);
+    turn.json = req.get("format").is_some_and(|f| !f.is_null());
     turn.max_tokens = req
         .get("options")
         .and_then(|o| o.get("num_predict"))

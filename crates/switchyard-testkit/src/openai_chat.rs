@@ -22,6 +22,7 @@ pub(crate) fn wants(req: &Value) -> bool {
     req.get("tools").is_some()
         || req.get("reasoning_effort").is_some()
         || req.get("max_tokens").is_some()
+        || req.get("response_format").is_some()
         || req.get("max_completion_tokens").is_some()
         || s.contains("\"role\":\"tool\"")
         || s.contains("\"image_url\"")
@@ -208,6 +209,11 @@ fn validate(req: &Map<String, Value>) -> Result<Turn, (String, String)> {
     let mut all = String::new();
     brain::all_text(&Value::Array(messages.clone()), &mut all);
     turn.prompt_words = brain::words(&all);
+    turn.json = req
+        .get("response_format")
+        .and_then(|f| f.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t != "text");
     turn.max_tokens = req
         .get("max_completion_tokens")
         .or_else(|| req.get("max_tokens"))

@@ -85,7 +85,11 @@ fn error(status: u16, kind: &str, message: &str, param: Option<&str>) -> Respons
 type Invalid = (String, String);
 
 fn validate(req: &Map<String, Value>) -> Result<Turn, Invalid> {
-    if req.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if req
+        .get("model")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return Err((
             "Missing required parameter: 'model'.".into(),
             "model".into(),
@@ -212,6 +216,12 @@ fn validate(req: &Map<String, Value>) -> Result<Turn, Invalid> {
         .is_some_and(|t| !t.is_empty());
     turn.thinking = req.get("reasoning").and_then(|r| r.get("effort")).is_some();
     turn.max_tokens = req.get("max_output_tokens").and_then(Value::as_u64);
+    turn.json = req
+        .get("text")
+        .and_then(|t| t.get("format"))
+        .and_then(|f| f.get("type"))
+        .and_then(Value::as_str)
+        .is_some_and(|t| t != "text");
     turn.prompt_words = brain::words(&all);
     Ok(turn)
 }

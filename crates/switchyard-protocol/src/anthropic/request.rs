@@ -11,6 +11,26 @@ use crate::{ConvertError, DEFAULT_MAX_TOKENS};
 
 /// Reads a Messages request.
 pub fn decode_request(body: &Value) -> Result<Request, ConvertError> {
+    crate::util::log_unknown(
+        body,
+        &[
+            "model",
+            "messages",
+            "system",
+            "temperature",
+            "top_p",
+            "top_k",
+            "max_tokens",
+            "stop_sequences",
+            "stream",
+            "metadata",
+            "tools",
+            "tool_choice",
+            "thinking",
+            "output_format",
+        ],
+        "Anthropic",
+    );
     let mut req = Request {
         model: string(body, "model"),
         temperature: f64_of(body, "temperature"),

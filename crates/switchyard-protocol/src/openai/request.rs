@@ -11,6 +11,30 @@ use crate::util::{arr, dropped, f64_of, get, i64_of, put, str_of, string, string
 
 /// Reads a Chat Completions request.
 pub fn decode_request(body: &Value) -> Result<Request, ConvertError> {
+    crate::util::log_unknown(
+        body,
+        &[
+            "model",
+            "messages",
+            "temperature",
+            "top_p",
+            "max_tokens",
+            "max_completion_tokens",
+            "stop",
+            "seed",
+            "presence_penalty",
+            "frequency_penalty",
+            "parallel_tool_calls",
+            "stream",
+            "stream_options",
+            "user",
+            "tools",
+            "tool_choice",
+            "response_format",
+            "reasoning_effort",
+        ],
+        "OpenAI chat",
+    );
     let mut req = Request {
         model: string(body, "model"),
         temperature: f64_of(body, "temperature"),

@@ -11,6 +11,28 @@ use crate::util::{arr, dropped, f64_of, get, put, str_of, string, u64_of};
 
 /// Reads a Responses request.
 pub fn decode_request(body: &Value) -> Result<Request, ConvertError> {
+    crate::util::log_unknown(
+        body,
+        &[
+            "model",
+            "input",
+            "instructions",
+            "temperature",
+            "top_p",
+            "max_output_tokens",
+            "parallel_tool_calls",
+            "stream",
+            "user",
+            "tools",
+            "tool_choice",
+            "text",
+            "reasoning",
+            "store",
+            "include",
+            "previous_response_id",
+        ],
+        "Responses",
+    );
     let mut req = Request {
         model: string(body, "model"),
         temperature: f64_of(body, "temperature"),
