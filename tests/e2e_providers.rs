@@ -218,3 +218,42 @@ async fn a_translated_stream_is_not_buffered() {
         "{rest}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn count_tokens_uses_gemini_count_tokens() {
+    let up = FakeUpstream::start().await;
+    let gw = Gateway::start(&format!(
+        r#"
+[[providers]]
+id = "gm"
+kind = "gemini"
+base_url = "{}"
+api_key = "gk"
+models = ["gemini-*"]
+"#,
+        up.base_url()
+    ));
+    let res = client()
+        .post(gw.at("/v1/messages/count_tokens"))
+        .json(&json!({"model": "gemini-2.5-flash", "system": "Be brief.",
+            "messages": [{"role": "user", "content": "one two three"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("x-switchyard-estimated").is_none());
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v, json!({"input_tokens": 5}));
+    let r = &up.requests()[0];
+    assert_eq!(r.path, "/v1/models/gemini-2.5-flash:countTokens");
+    assert_eq!(r.header("x-goog-api-key"), Some("gk"));
+    let sent = r.json();
+    assert_eq!(
+        sent["generateContentRequest"]["model"],
+        "models/gemini-2.5-flash"
+    );
+    assert_eq!(
+        sent["generateContentRequest"]["contents"][0]["parts"][0]["text"],
+        "one two three"
+    );
+}

@@ -129,6 +129,28 @@ async fn anthropic_client_to_claude_on_vertex_and_count_tokens() {
         r.path
             .ends_with("/publishers/anthropic/models/count-tokens:rawPredict")
     }));
+    // A Gemini model counts with Vertex's own countTokens.
+    let res = client()
+        .post(gw.at("/v1/messages/count_tokens"))
+        .json(&json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "one two three four"}]}))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["input_tokens"], 4, "{v}");
+    let r = up
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with(":countTokens"))
+        .unwrap();
+    assert_eq!(
+        r.path,
+        "/v1/projects/fake-project/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens"
+    );
+    assert_eq!(
+        r.json()["contents"][0]["parts"][0]["text"],
+        "one two three four"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

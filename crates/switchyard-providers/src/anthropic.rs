@@ -179,6 +179,7 @@ impl Anthropic {
             headers: inner.common.headers(client, &extra),
             body,
             translation,
+            gemini_count: false,
         }))
     }
 }

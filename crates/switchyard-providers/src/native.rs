@@ -23,6 +23,8 @@ pub(crate) struct Outgoing {
     pub body: Bytes,
     /// How to convert the answer back, if the body was translated.
     pub translation: Option<Translation>,
+    /// The answer is a Gemini `countTokens` result for an Anthropic client.
+    pub gemini_count: bool,
 }
 
 /// The parts of a provider's config every native provider has.
@@ -68,6 +70,7 @@ impl Common {
             )
             .await?;
             match out.translation {
+                None if out.gemini_count => Ok(crate::translate::gemini_count(res).await),
                 None => Ok(res),
                 Some(t) => respond(t, res).await,
             }

@@ -32,6 +32,9 @@ pub(crate) fn default_reply(state: &Arc<State>, rec: &Recorded) -> Response {
     if post && path.ends_with("/responses") {
         return crate::responses::reply(state, rec);
     }
+    if post && path.ends_with(":countTokens") {
+        return crate::gemini::count(rec);
+    }
     if post && (path.ends_with(":generateContent") || path.ends_with(":streamGenerateContent")) {
         return crate::gemini::reply(state, rec);
     }

@@ -86,6 +86,26 @@ pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
     }
 }
 
+/// Answers `POST …/models/{model}:countTokens`: AI Studio's form
+/// (`generateContentRequest`) or Vertex's (`contents` at the top).
+pub(crate) fn count(rec: &Recorded) -> Response {
+    if rec.header("x-goog-api-key").is_none() && !crate::google::valid_bearer(rec.header("authorization")) {
+        return error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.");
+    }
+    let Ok(v) = serde_json::from_slice::<Value>(&rec.body) else {
+        return error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
+    };
+    let inner = v.get("generateContentRequest").unwrap_or(&v);
+    let Value::Object(mut req) = inner.clone() else {
+        return error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
+    };
+    req.remove("model");
+    match validate(&req) {
+        Ok(turn) => (StatusCode::OK, axum::Json(json!({"totalTokens": turn.prompt_words}))).into_response(),
+        Err(m) => error(400, "INVALID_ARGUMENT", &m),
+    }
+}
+
 fn error(status: u16, s: &str, message: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     (

@@ -85,7 +85,14 @@ impl Native<GeminiDialect> {
 
 /// `{base}/models/{model}:generateContent` or `:streamGenerateContent?alt=sse`.
 pub(crate) fn gemini_url(base: &str, model: &str, stream: bool) -> String {
-    if stream {
+    gemini_method_url(base, model, if stream { "stream" } else { "generate" })
+}
+
+/// `{base}/models/{model}:{generateContent|streamGenerateContent?alt=sse|countTokens}`.
+pub(crate) fn gemini_method_url(base: &str, model: &str, method: &str) -> String {
+    if method == "count" {
+        format!("{base}/models/{model}:countTokens")
+    } else if method == "stream" {
         format!("{base}/models/{model}:streamGenerateContent?alt=sse")
     } else {
         format!("{base}/models/{model}:generateContent")
@@ -103,6 +110,9 @@ impl Dialect for GeminiDialect {
 
     fn url(&self, call: &Call<'_>) -> Option<String> {
         let model = call.model.strip_prefix("models/").unwrap_or(call.model);
+        if call.endpoint == switchyard_core::Endpoint::CountTokens {
+            return Some(gemini_method_url(&self.base_url, model, "count"));
+        }
         Some(gemini_url(&self.base_url, model, call.stream))
     }
 

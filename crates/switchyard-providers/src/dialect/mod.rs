@@ -60,6 +60,16 @@ pub trait Dialect: Send + Sync + 'static {
     fn auth(&self, client: &HeaderMap) -> AuthFuture;
     /// Last edits of a translated or forwarded body.
     fn adjust(&self, _body: &mut Value, _call: &Call<'_>) {}
+    /// The body of a Gemini `countTokens` call (AI Studio's form by default:
+    /// the whole request under `generateContentRequest`).
+    fn count_body(&self, request: Value, model: &str) -> Value {
+        let mut request = request;
+        if let Value::Object(m) = &mut request {
+            m.remove("generationConfig");
+            m.insert("model".into(), format!("models/{model}").into());
+        }
+        serde_json::json!({ "generateContentRequest": request })
+    }
 }
 
 /// A provider speaking its own wire format; see the type aliases
@@ -124,6 +134,9 @@ impl<D: Dialect> Native<D> {
         let model = &*candidate.model;
         let format = inner.dialect.format(model);
         let endpoint = parsed.endpoint();
+        if endpoint == Endpoint::CountTokens && format == Format::Gemini {
+            return Ok(self.gemini_count(req, parsed, model));
+        }
         let (mut body, translation, stream, passthrough) =
             match plan(parsed, format, model, &inner.defaults) {
                 Plan::Answer(res) => return Ok(Err(res)),
@@ -163,7 +176,40 @@ impl<D: Dialect> Native<D> {
             headers: inner.common.headers(req.headers(), &[]),
             body: bytes,
             translation,
+            gemini_count: false,
         }))
+    }
+
+    /// `count_tokens` for a Gemini model: Gemini's own `countTokens`.
+    fn gemini_count<B>(
+        &self,
+        req: &Request<B>,
+        parsed: &switchyard_core::ParsedRequest,
+        model: &str,
+    ) -> Result<Outgoing, Response<Body>> {
+        let inner = &*self.inner;
+        let ir = Format::Anthropic.decode_request(parsed.json()).map_err(|e| {
+            switchyard_core::Rejection::bad_request(e.message().to_owned())
+                .into_response(switchyard_core::Protocol::Anthropic)
+        })?;
+        let body = inner.dialect.count_body(Format::Gemini.encode_request(&ir, model), model);
+        let call = Call {
+            endpoint: Endpoint::CountTokens,
+            format: Format::Gemini,
+            model,
+            stream: false,
+            passthrough: false,
+        };
+        let url = inner.dialect.url(&call).ok_or_else(|| {
+            request::unsupported(Endpoint::CountTokens, &inner.common.id, inner.dialect.kind())
+        })?;
+        Ok(Outgoing {
+            url,
+            headers: inner.common.headers(req.headers(), &[]),
+            body: body.to_string().into(),
+            translation: None,
+            gemini_count: true,
+        })
     }
 }
 

@@ -11,7 +11,7 @@ use switchyard_core::{Endpoint, Error};
 use switchyard_protocol::Format;
 
 use super::adc::Adc;
-use super::gemini::gemini_url;
+use super::gemini::{gemini_method_url, gemini_url};
 use super::{AuthFuture, Call, Dialect, Native};
 
 /// `anthropic_version` in the body of Claude requests on Vertex.
@@ -131,6 +131,9 @@ impl Dialect for VertexDialect {
                 };
                 Some(format!("{p}/anthropic/models/{}:{method}", call.model))
             }
+            _ if call.endpoint == Endpoint::CountTokens => {
+                Some(gemini_method_url(&format!("{p}/google"), call.model, "count"))
+            }
             _ => Some(gemini_url(&format!("{p}/google"), call.model, call.stream)),
         }
     }
@@ -144,6 +147,16 @@ impl Dialect for VertexDialect {
             v.set_sensitive(true);
             Ok(vec![(AUTHORIZATION, v)])
         })
+    }
+
+    fn count_body(&self, request: Value, _model: &str) -> Value {
+        // Vertex takes `contents`, `systemInstruction` and `tools` at the top.
+        let mut request = request;
+        if let Value::Object(m) = &mut request {
+            m.remove("generationConfig");
+            m.remove("toolConfig");
+        }
+        request
     }
 
     fn adjust(&self, body: &mut Value, call: &Call<'_>) {

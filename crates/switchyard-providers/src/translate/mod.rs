@@ -118,6 +118,35 @@ pub(crate) fn plan(
     })
 }
 
+/// A Gemini `countTokens` answer (`{"totalTokens": N}`) as Anthropic's `{"input_tokens": N}`.
+pub(crate) async fn gemini_count(res: Response<Body>) -> Response<Body> {
+    let (mut parts, body) = res.into_parts();
+    let bytes = http_body_util::Limited::new(body, MAX_WHOLE)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    for h in [CONTENT_LENGTH, CONTENT_TYPE, CONTENT_ENCODING] {
+        parts.headers.remove(h);
+    }
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let total = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("totalTokens").and_then(Value::as_u64));
+    let body = match total {
+        Some(n) if parts.status.is_success() => format!("{{\"input_tokens\":{n}}}"),
+        _ => {
+            if parts.status.is_success() {
+                parts.status = StatusCode::BAD_GATEWAY;
+            }
+            error_body(Format::Anthropic, parts.status.as_u16(), &bytes).to_string()
+        }
+    };
+    Response::from_parts(parts, Body::from(body))
+}
+
 /// `POST /v1/messages/count_tokens` for a provider without a counting endpoint: an estimate.
 pub(crate) fn count_tokens(request: &ir::Request) -> Response<Body> {
     let n = switchyard_protocol::estimate_input_tokens(request);
