@@ -135,7 +135,7 @@ impl<D: Dialect> Native<D> {
         let format = inner.dialect.format(model);
         let endpoint = parsed.endpoint();
         if endpoint == Endpoint::CountTokens && format == Format::Gemini {
-            return Ok(self.gemini_count(req, parsed, model));
+            return Ok(self.gemini_count(req, parsed, model).map_err(|r| *r));
         }
         let (mut body, translation, stream, passthrough) =
             match plan(parsed, format, model, &inner.defaults) {
@@ -186,13 +186,19 @@ impl<D: Dialect> Native<D> {
         req: &Request<B>,
         parsed: &switchyard_core::ParsedRequest,
         model: &str,
-    ) -> Result<Outgoing, Response<Body>> {
+    ) -> Result<Outgoing, Box<Response<Body>>> {
         let inner = &*self.inner;
-        let ir = Format::Anthropic.decode_request(parsed.json()).map_err(|e| {
-            switchyard_core::Rejection::bad_request(e.message().to_owned())
-                .into_response(switchyard_core::Protocol::Anthropic)
-        })?;
-        let body = inner.dialect.count_body(Format::Gemini.encode_request(&ir, model), model);
+        let ir = Format::Anthropic
+            .decode_request(parsed.json())
+            .map_err(|e| {
+                Box::new(
+                    switchyard_core::Rejection::bad_request(e.message().to_owned())
+                        .into_response(switchyard_core::Protocol::Anthropic),
+                )
+            })?;
+        let body = inner
+            .dialect
+            .count_body(Format::Gemini.encode_request(&ir, model), model);
         let call = Call {
             endpoint: Endpoint::CountTokens,
             format: Format::Gemini,
@@ -201,7 +207,11 @@ impl<D: Dialect> Native<D> {
             passthrough: false,
         };
         let url = inner.dialect.url(&call).ok_or_else(|| {
-            request::unsupported(Endpoint::CountTokens, &inner.common.id, inner.dialect.kind())
+            Box::new(request::unsupported(
+                Endpoint::CountTokens,
+                &inner.common.id,
+                inner.dialect.kind(),
+            ))
         })?;
         Ok(Outgoing {
             url,

@@ -131,9 +131,11 @@ impl Dialect for VertexDialect {
                 };
                 Some(format!("{p}/anthropic/models/{}:{method}", call.model))
             }
-            _ if call.endpoint == Endpoint::CountTokens => {
-                Some(gemini_method_url(&format!("{p}/google"), call.model, "count"))
-            }
+            _ if call.endpoint == Endpoint::CountTokens => Some(gemini_method_url(
+                &format!("{p}/google"),
+                call.model,
+                "count",
+            )),
             _ => Some(gemini_url(&format!("{p}/google"), call.model, call.stream)),
         }
     }
