@@ -1,7 +1,6 @@
 //! End to end: Azure OpenAI URLs and auth, answers assembled or split when
 //! the upstream streams (or not) against the client's wish, and translated
 //! streams that are never buffered.
-#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 mod common;
 
