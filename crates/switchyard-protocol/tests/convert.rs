@@ -441,3 +441,46 @@ fn mid_stream_errors_reach_the_client_in_its_format() {
     assert!(out.contains("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"boom\"}}"), "{out}");
     assert!(!out.contains("message_stop"));
 }
+
+#[test]
+fn content_filter_maps_across_formats() {
+    let gemini = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "partial"}]}, "finishReason": "SAFETY"}],
+        "usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 1}});
+    let r = Format::Gemini.decode_response(&gemini).unwrap();
+    assert_eq!(
+        r.finish.as_ref().unwrap().reason,
+        FinishReason::ContentFilter
+    );
+    assert_eq!(
+        Format::OpenAiChat.encode_response(&r).unwrap()["choices"][0]["finish_reason"],
+        "content_filter"
+    );
+    assert_eq!(
+        Format::Anthropic.encode_response(&r).unwrap()["stop_reason"],
+        "refusal"
+    );
+    let resp = Format::Responses.encode_response(&r).unwrap();
+    assert_eq!(resp["status"], "incomplete");
+    assert_eq!(resp["incomplete_details"]["reason"], "content_filter");
+    let openai = json!({"id": "c", "object": "chat.completion", "model": "m", "choices": [{"index": 0,
+        "message": {"role": "assistant", "content": ""}, "finish_reason": "content_filter"}]});
+    let r = Format::OpenAiChat.decode_response(&openai).unwrap();
+    assert_eq!(
+        Format::Anthropic.encode_response(&r).unwrap()["stop_reason"],
+        "refusal"
+    );
+    // Stop sequences keep their name where the target has one.
+    let anthropic = json!({"id": "m", "type": "message", "role": "assistant", "model": "c",
+        "content": [{"type": "text", "text": "x"}], "stop_reason": "stop_sequence", "stop_sequence": "END",
+        "usage": {"input_tokens": 1, "output_tokens": 1}});
+    let r = Format::Anthropic.decode_response(&anthropic).unwrap();
+    assert_eq!(
+        Format::OpenAiChat.encode_response(&r).unwrap()["choices"][0]["finish_reason"],
+        "stop"
+    );
+    let back = Format::Anthropic.encode_response(&r).unwrap();
+    assert_eq!(
+        (back["stop_reason"].as_str(), back["stop_sequence"].as_str()),
+        (Some("stop_sequence"), Some("END"))
+    );
+}
