@@ -320,7 +320,8 @@ pub fn read(client: Client, v: &Value) -> Outcome {
 /// SSE events of a body: (event name, data JSON); `[DONE]` as `Value::Null`.
 pub fn sse(body: &str) -> Vec<(Option<String>, Value)> {
     body.split("\n\n")
-        .filter(|e| !e.trim().is_empty())
+        // Comments (keep-alives) carry no data: not events.
+        .filter(|e| e.lines().any(|l| l.starts_with("data: ")))
         .map(|ev| {
             let name = ev
                 .lines()

@@ -420,6 +420,9 @@ pub enum Event {
     Usage(Usage),
     /// Why generation stopped.
     Finish(Finish),
+    /// The upstream is alive but has nothing to say yet (a keep-alive);
+    /// forwarded so idle timers downstream see the stream is not stalled.
+    Ping,
     /// The provider reported an error mid-stream.
     Error {
         /// The provider's error type (`overloaded_error`, ...).

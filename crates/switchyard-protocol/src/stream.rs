@@ -108,6 +108,7 @@ impl Assembler {
             Event::Usage(u) => r.usage = Some(*u),
             Event::Finish(f) => r.finish = Some(f.clone()),
             Event::Error { kind, message } => self.error = Some((kind.clone(), message.clone())),
+            Event::Ping => {}
         }
     }
 

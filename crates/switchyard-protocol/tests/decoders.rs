@@ -42,6 +42,7 @@ fn anthropic_events_are_exact() {
                 id: "msg_01".into(),
                 model: "claude-sonnet-4-5".into()
             },
+            Event::Ping,
             Event::Thinking("Let me think \u{e9}\u{1F600}".into()),
             Event::ThinkingSignature("EqQBCgIYAhIM".into()),
             Event::Text("Checking the weather.".into()),

@@ -170,7 +170,11 @@ impl StreamDecoder for Decoder {
         let mut sse = std::mem::take(&mut self.sse);
         let mut result = Ok(());
         sse.feed(chunk, |ev| {
-            if result.is_err() || ev.event == Some("ping") {
+            if result.is_err() {
+                return;
+            }
+            if ev.event == Some("ping") {
+                out.push(Event::Ping);
                 return;
             }
             match parse_json(ev.data, "Anthropic") {
@@ -376,6 +380,11 @@ impl StreamEncoder for Encoder {
             }
             Event::Usage(u) => self.usage = *u,
             Event::Finish(f) => self.finish = Some(f.clone()),
+            Event::Ping => {
+                if self.started {
+                    sse_event(out, "ping", &json!({"type": "ping"}));
+                }
+            }
             Event::Error { kind, message } => {
                 self.failed = true;
                 let kind = match kind.as_str() {

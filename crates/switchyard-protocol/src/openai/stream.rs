@@ -234,6 +234,12 @@ impl StreamEncoder for Encoder {
                     self.chunk(json!({}), json!(finish_reason(&f)), out);
                 }
             }
+            // An SSE comment: every client ignores it, idle timers see traffic.
+            Event::Ping => {
+                if self.started {
+                    out.extend_from_slice(b": ping\n\n");
+                }
+            }
             Event::Error { kind, message } => {
                 self.failed = true;
                 sse_data(

@@ -421,6 +421,12 @@ impl StreamEncoder for Encoder {
             }
             Event::Usage(u) => self.usage = Some(*u),
             Event::Finish(f) => self.finish = Some(f.clone()),
+            // An SSE comment: every client ignores it, idle timers see traffic.
+            Event::Ping => {
+                if self.started {
+                    out.extend_from_slice(b": ping\n\n");
+                }
+            }
             Event::Error { kind, message } => {
                 self.failed = true;
                 self.emit(
