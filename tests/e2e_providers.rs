@@ -256,3 +256,52 @@ models = ["gemini-*"]
         "one two three"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bring_your_own_key_crosses_header_conventions() {
+    let up = FakeUpstream::start().await;
+    let gw = Gateway::start(&format!(
+        r#"
+[[providers]]
+id = "oai"
+kind = "openai"
+base_url = "{base}"
+models = ["gpt-*"]
+discover = false
+
+[[providers]]
+id = "gm"
+kind = "gemini"
+base_url = "{base}"
+models = ["gemini-*"]
+"#,
+        base = up.base_url()
+    ));
+    // The Anthropic SDK sends its key as x-api-key; the OpenAI upstream gets a bearer token.
+    let res = client()
+        .post(gw.at("/v1/messages"))
+        .header("x-api-key", "sk-users-own")
+        .json(&json!({"model": "gpt-4o-mini", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        up.requests()[0].header("authorization"),
+        Some("Bearer sk-users-own")
+    );
+    // The OpenAI SDK sends a bearer token; Gemini gets it as x-goog-api-key.
+    let res = client()
+        .post(gw.at("/v1/chat/completions"))
+        .bearer_auth("gm-users-own")
+        .json(
+            &json!({"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let r = &up.requests()[1];
+    assert_eq!(r.header("x-goog-api-key"), Some("gm-users-own"));
+    assert_eq!(r.header("authorization"), None, "the key is not sent twice");
+}

@@ -117,7 +117,10 @@ impl Dialect for AzureDialect {
             (Some(k), _, _) => vec![(HeaderName::from_static("api-key"), k.clone())],
             (None, Some(k), _) => vec![(HeaderName::from_static("api-key"), k.clone())],
             (None, None, Some(a)) => vec![(AUTHORIZATION, a.clone())],
-            _ => Vec::new(),
+            (None, None, None) => client
+                .get("x-api-key")
+                .map(|k| vec![(HeaderName::from_static("api-key"), k.clone())])
+                .unwrap_or_default(),
         };
         Box::pin(std::future::ready(Ok(h)))
     }

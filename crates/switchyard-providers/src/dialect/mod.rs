@@ -267,7 +267,19 @@ pub(crate) fn key_or_client(
     client: &HeaderMap,
     header: &'static str,
 ) -> AuthFuture {
-    let value = key.clone().or_else(|| client.get(header).cloned());
+    // The client's key under this provider's header name, else under the
+    // name its SDK uses (`Authorization: Bearer`, `x-api-key`).
+    let value = key
+        .clone()
+        .or_else(|| client.get(header).cloned())
+        .or_else(|| {
+            let bearer = client
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|v| HeaderValue::from_str(v).ok());
+            bearer.or_else(|| client.get("x-api-key").cloned())
+        });
     let _ = id;
     Box::pin(std::future::ready(Ok(value
         .map(|mut v| {

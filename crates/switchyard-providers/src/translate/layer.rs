@@ -154,6 +154,16 @@ where
                 return Box::pin(std::future::ready(Ok(r.into_response(t.client.protocol()))));
             }
         }
+        // Bring your own key: an Anthropic SDK sends its key as `x-api-key`;
+        // an OpenAI-format upstream wants it as a bearer token.
+        if !req.headers().contains_key(http::header::AUTHORIZATION)
+            && let Some(key) = req.headers().get("x-api-key").and_then(|k| k.to_str().ok())
+            && let Ok(mut bearer) = http::HeaderValue::from_str(&format!("Bearer {key}"))
+        {
+            bearer.set_sensitive(true);
+            req.headers_mut()
+                .insert(http::header::AUTHORIZATION, bearer);
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
