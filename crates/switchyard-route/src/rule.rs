@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use globset::{Glob, GlobMatcher};
+use globset::Glob;
 use http::{HeaderMap, HeaderName};
 use regex::Regex;
 use switchyard_core::{Endpoint, ParsedRequest, RequestContext};
@@ -234,7 +234,8 @@ impl Rule {
 pub(crate) struct Conditions {
     exact: Vec<Arc<str>>,
     prefixes: Vec<Arc<str>>,
-    globs: Vec<GlobMatcher>,
+    /// The rule's model globs (matched for all rules at once, see [`Rules`](crate::Rules)).
+    pub(crate) globs: Vec<Glob>,
     endpoints: Vec<Endpoint>,
     tags_all: Vec<Arc<str>>,
     tags_any: Vec<Arc<str>>,
@@ -309,11 +310,9 @@ impl Conditions {
             match m {
                 ModelSpec::Exact(s) => c.exact.push(Arc::from(s.as_str())),
                 ModelSpec::Prefix(s) => c.prefixes.push(Arc::from(s.as_str())),
-                ModelSpec::Glob(g) => c.globs.push(
-                    Glob::new(g)
-                        .map_err(|e| format!("invalid model glob `{g}`: {e}"))?
-                        .compile_matcher(),
-                ),
+                ModelSpec::Glob(g) => c
+                    .globs
+                    .push(Glob::new(g).map_err(|e| format!("invalid model glob `{g}`: {e}"))?),
             }
         }
         for (name, m) in &rule.headers {
@@ -329,10 +328,12 @@ impl Conditions {
         Ok(c)
     }
 
-    /// Whether every condition holds, cheapest first.
+    /// Whether every condition holds, cheapest first; `glob_hit` says
+    /// whether one of the rule's model globs matched the model.
     pub(crate) fn matches(
         &self,
         model: &str,
+        glob_hit: bool,
         parsed: &ParsedRequest,
         ctx: &RequestContext,
         headers: &HeaderMap,
@@ -341,7 +342,7 @@ impl Conditions {
         let model_ok = any_model
             || self.exact.iter().any(|m| **m == *model)
             || self.prefixes.iter().any(|p| model.starts_with(&**p))
-            || self.globs.iter().any(|g| g.is_match(model));
+            || glob_hit;
         if !model_ok {
             return false;
         }

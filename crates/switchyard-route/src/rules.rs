@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use globset::{GlobSet, GlobSetBuilder};
 use http::{HeaderMap, StatusCode};
 use switchyard_core::{
     AlwaysHealthy, Candidate, ErrorType, ParsedRequest, Rejection, RequestContext, RouteDecision,
@@ -68,6 +69,10 @@ struct CompiledRule {
 pub struct Rules {
     table: Arc<RouteTable>,
     rules: Vec<CompiledRule>,
+    /// Every rule's model globs in one set, matched once per request.
+    globs: GlobSet,
+    /// The rule each glob of `globs` belongs to.
+    glob_rule: Vec<usize>,
     virtuals: HashMap<Arc<str>, Arc<TargetSet>>,
     listed: Vec<(Arc<str>, Option<Arc<str>>)>,
     stats: TargetStats,
@@ -145,16 +150,27 @@ impl RulesBuilder {
             ));
         }
         let mut rules = Vec::with_capacity(self.rules.len());
+        let mut globs = GlobSetBuilder::new();
+        let mut glob_rule = Vec::new();
         for (i, rule) in self.rules.iter().enumerate() {
             let at = format!("rule `{}` (rules[{i}])", rule.name);
             let compiled = b
                 .rule(rule, &virtuals)
                 .map_err(|e| err(format!("{at}: {e}")))?;
+            for g in &compiled.conditions.globs {
+                globs.add(g.clone());
+                glob_rule.push(i);
+            }
             rules.push(compiled);
         }
+        let globs = globs
+            .build()
+            .map_err(|e| err(format!("model globs: {e}")))?;
         Ok(Rules {
             table: self.table,
             rules,
+            globs,
+            glob_rule,
             virtuals,
             listed,
             stats: self.stats,
@@ -368,6 +384,8 @@ impl Rules {
         Rules {
             table,
             rules: Vec::new(),
+            globs: GlobSet::empty(),
+            glob_rule: Vec::new(),
             virtuals: HashMap::new(),
             listed: Vec::new(),
             stats: TargetStats::new(),
@@ -408,8 +426,17 @@ impl Rules {
         headers: &HeaderMap,
     ) -> Result<RouteDecision, Rejection> {
         let model = parsed.model().unwrap_or_default();
-        for rule in &self.rules {
-            if !rule.conditions.matches(model, parsed, ctx, headers) {
+        let mut glob_hits = vec![false; self.rules.len()];
+        if !self.glob_rule.is_empty() {
+            for g in self.globs.matches(model) {
+                glob_hits[self.glob_rule[g]] = true;
+            }
+        }
+        for (rule, glob_hit) in self.rules.iter().zip(glob_hits) {
+            if !rule
+                .conditions
+                .matches(model, glob_hit, parsed, ctx, headers)
+            {
                 continue;
             }
             let candidates = match &rule.dest {
