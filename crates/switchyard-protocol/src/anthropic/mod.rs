@@ -5,10 +5,12 @@
 //! Thinking blocks keep their signatures byte for byte; `cache_control`
 //! markers are kept on every block that carries one.
 
+mod decode;
+mod encode;
 mod request;
 mod response;
-mod stream;
 
+pub use decode::Decoder;
+pub use encode::Encoder;
 pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response, stop_reason, usage_json};
-pub use stream::{Decoder, Encoder};

@@ -4,10 +4,12 @@
 //! signature as `encrypted_content`, so thinking survives a round trip
 //! through a Responses client. Stop sequences cannot be expressed.
 
+mod decode;
+mod encode;
 mod request;
 mod response;
-mod stream;
 
+pub use decode::Decoder;
+pub use encode::Encoder;
 pub use request::{decode_request, encode_request};
 pub use response::{decode_response, encode_response};
-pub use stream::{Decoder, Encoder};
