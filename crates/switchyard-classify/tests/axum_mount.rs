@@ -1,8 +1,4 @@
 //! ClassifyLayer mounted with `Router::layer` in front of an axum handler, over real HTTP.
-#![expect(
-    clippy::unwrap_used,
-    reason = "helpers fail the test loudly on unexpected errors"
-)]
 
 use std::sync::Arc;
 
