@@ -780,3 +780,44 @@ async fn routed_gateway_example_stacks_classify_route_and_params() {
     assert_eq!(res.headers()["x-switchyard-route"], "provider:fast");
     assert!(res.headers().get("x-switchyard-request-tags").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routing_reads_the_health_the_circuit_breakers_write() {
+    let s = setup(
+        r#"
+[failover.circuit]
+consecutive_failures = 1
+cooldown_secs = 0.5
+
+[virtual_models.conv]
+targets = ["a/m", "b/m"]
+sticky = { header = "x-session-id" }
+"#,
+    )
+    .await;
+    let conv = [("x-session-id", "s1")];
+    assert_eq!(s.who("conv", "x", &conv).await.0, "a", "bound to a");
+    // a fails once: failover serves from b and the circuit (health) of a opens.
+    s.a.push(Reply::Status {
+        status: 500,
+        body: r#"{"error":{"message":"boom","type":"server_error"}}"#.into(),
+        headers: vec![],
+    });
+    let res = s
+        .chat(json!({"model": "conv", "messages": user("x")}), &conv)
+        .await;
+    assert_eq!(res.headers()["x-switchyard-provider"], "b");
+    assert_eq!(res.headers()["x-switchyard-attempts"], "2");
+    // Routing sees a down: the conversation is re-bound to b, at the first attempt.
+    let res = s
+        .chat(json!({"model": "conv", "messages": user("x")}), &conv)
+        .await;
+    assert_eq!(res.headers()["x-switchyard-provider"], "b");
+    assert_eq!(res.headers()["x-switchyard-attempts"], "1");
+    // Once a is healthy again the conversation stays where its cache is: b.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(s.who("conv", "x", &conv).await.0, "b");
+    assert_eq!(s.a.requests().len(), 2);
+    // A new conversation starts on a again.
+    assert_eq!(s.who("conv", "x", &[("x-session-id", "s2")]).await.0, "a");
+}
