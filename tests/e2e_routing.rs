@@ -821,3 +821,45 @@ sticky = { header = "x-session-id" }
     // A new conversation starts on a again.
     assert_eq!(s.who("conv", "x", &[("x-session-id", "s2")]).await.0, "a");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_failover_attempt_gets_its_own_targets_profile() {
+    let s = setup(
+        r#"
+[virtual_models.pair]
+targets = [{ target = "a/ma", profile = "pa" }, { target = "b/mb", profile = "pb" }]
+
+[profiles.pa]
+clamp = { temperature = 0.1 }
+defaults = { seed = 1 }
+
+[profiles.pb]
+clamp = { temperature = 0.9 }
+remove = ["user"]
+"#,
+    )
+    .await;
+    s.a.push(Reply::Status {
+        status: 503,
+        body: r#"{"error":{"message":"overloaded","type":"server_error"}}"#.into(),
+        headers: vec![],
+    });
+    let res = s
+        .chat(
+            json!({"model": "pair", "messages": user("x"), "user": "u1"}),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["x-switchyard-provider"], "b");
+    assert_eq!(res.headers()["x-switchyard-attempts"], "2");
+    assert_eq!(
+        s.last("a"),
+        json!({"model": "ma", "messages": user("x"), "user": "u1", "temperature": 0.1, "seed": 1})
+    );
+    assert_eq!(
+        s.last("b"),
+        json!({"model": "mb", "messages": user("x"), "temperature": 0.9}),
+        "the second attempt starts from the client's body, not the first attempt's"
+    );
+}
