@@ -141,6 +141,11 @@ where
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if content_type.starts_with("text/event-stream") {
+        // HTTP/1.1 servers send only the trailer fields the head declares.
+        res.headers_mut().append(
+            header::TRAILER,
+            HeaderValue::from_static(RESPONSE_TAGS_HEADER),
+        );
         let observer = Observer::new(config.clone(), pending.exchange.clone());
         return Started::Done(res.map(|b| ClassifyBody::observed(b, observer)));
     }

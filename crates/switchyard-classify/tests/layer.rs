@@ -215,6 +215,10 @@ async fn streams_pass_unchanged_and_are_tagged_at_the_end() {
     assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
     assert!(parts.headers.get("x-switchyard-response-tags").is_none());
     assert_eq!(
+        parts.headers["trailer"], "x-switchyard-response-tags",
+        "declared for HTTP/1.1"
+    );
+    assert_eq!(
         trailers.unwrap()["x-switchyard-response-tags"],
         "refusal,truncated"
     );
