@@ -484,3 +484,20 @@ fn content_filter_maps_across_formats() {
         (Some("stop_sequence"), Some("END"))
     );
 }
+
+#[test]
+fn several_choices_are_refused_not_silently_dropped() {
+    let e = Format::OpenAiChat
+        .decode_request(
+            &json!({"model": "m", "n": 3, "messages": [{"role": "user", "content": "x"}]}),
+        )
+        .unwrap_err();
+    assert_eq!(e.param(), Some("n"));
+    assert!(
+        Format::OpenAiChat
+            .decode_request(
+                &json!({"model": "m", "n": 1, "messages": [{"role": "user", "content": "x"}]})
+            )
+            .is_ok()
+    );
+}

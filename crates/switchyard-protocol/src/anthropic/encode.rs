@@ -113,7 +113,7 @@ impl StreamEncoder for Encoder {
             Event::Start { id, model } => {
                 if !self.started {
                     if !id.is_empty() {
-                        self.id.clone_from(id);
+                        self.id = super::response::message_id(id);
                     }
                     if !model.is_empty() {
                         self.model.clone_from(model);

@@ -94,6 +94,17 @@ pub fn usage_json(u: &Usage) -> Value {
     })
 }
 
+/// An Anthropic-style message id (`msg_…`), keeping the upstream's id in it.
+pub(super) fn message_id(id: &str) -> String {
+    if id.starts_with("msg_") {
+        id.to_owned()
+    } else if id.is_empty() {
+        crate::util::fresh_id("msg_")
+    } else {
+        format!("msg_{id}")
+    }
+}
+
 /// Writes a Messages answer.
 pub fn encode_response(r: &Response) -> Value {
     let content: Vec<Value> = r
@@ -113,7 +124,7 @@ pub fn encode_response(r: &Response) -> Value {
         .collect();
     let finish = effective(r.finish.as_ref(), r.has_tool_calls());
     json!({
-        "id": r.id,
+        "id": message_id(&r.id),
         "type": "message",
         "role": "assistant",
         "model": r.model,

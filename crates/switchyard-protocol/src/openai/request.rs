@@ -53,6 +53,12 @@ pub fn decode_request(body: &Value) -> Result<Request, ConvertError> {
         user: string(body, "user"),
         ..Request::default()
     };
+    if u64_of(body, "n").is_some_and(|n| n > 1) {
+        return Err(ConvertError::field(
+            "n",
+            "`n` > 1 (several choices) cannot be served by this provider; send one request per choice",
+        ));
+    }
     let Some(messages) = body.get("messages").and_then(Value::as_array) else {
         return Err(ConvertError::field(
             "messages",
