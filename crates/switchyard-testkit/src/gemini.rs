@@ -89,8 +89,14 @@ pub(crate) fn reply(state: &Arc<State>, rec: &Recorded) -> Response {
 /// Answers `POST …/models/{model}:countTokens`: AI Studio's form
 /// (`generateContentRequest`) or Vertex's (`contents` at the top).
 pub(crate) fn count(rec: &Recorded) -> Response {
-    if rec.header("x-goog-api-key").is_none() && !crate::google::valid_bearer(rec.header("authorization")) {
-        return error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers.");
+    if rec.header("x-goog-api-key").is_none()
+        && !crate::google::valid_bearer(rec.header("authorization"))
+    {
+        return error(
+            403,
+            "PERMISSION_DENIED",
+            "Method doesn't allow unregistered callers.",
+        );
     }
     let Ok(v) = serde_json::from_slice::<Value>(&rec.body) else {
         return error(400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
@@ -101,7 +107,11 @@ pub(crate) fn count(rec: &Recorded) -> Response {
     };
     req.remove("model");
     match validate(&req) {
-        Ok(turn) => (StatusCode::OK, axum::Json(json!({"totalTokens": turn.prompt_words}))).into_response(),
+        Ok(turn) => (
+            StatusCode::OK,
+            axum::Json(json!({"totalTokens": turn.prompt_words})),
+        )
+            .into_response(),
         Err(m) => error(400, "INVALID_ARGUMENT", &m),
     }
 }
