@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod body;
+mod build;
 mod directory;
 mod future;
 mod layer;
