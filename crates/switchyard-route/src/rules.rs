@@ -37,7 +37,7 @@ pub(crate) struct CompiledRule {
 /// globs, discovered models) as the fallback.
 ///
 /// The result is a [`RouteDecision`]: every target of the matching rule or
-/// virtual model, best first by its [`Strategy`], for a failover layer to walk.
+/// virtual model, best first by its [`Strategy`](crate::Strategy), for a failover layer to walk.
 ///
 /// ```
 /// use std::sync::Arc;
