@@ -84,6 +84,9 @@ pub fn model_entries(rules: &Rules) -> Vec<Value> {
 }
 
 fn classifiers(c: &ClassifyConfig) -> Result<Classifiers, String> {
+    if c.long_context_tokens == 0 {
+        return Err("`classify.long_context_tokens` must be greater than 0".into());
+    }
     let mut out = Classifiers::none();
     if c.builtins {
         out = out
