@@ -309,7 +309,7 @@ async fn sigterm_drains_a_hundred_active_streams_then_exits_zero() {
             body.ends_with("data: [DONE]\n\n"),
             "stream {i} was cut: {body}"
         );
-        assert!(body.contains(&format!("drain")), "{body}");
+        assert!(body.contains("drain"), "{body}");
     }
     let status = tokio::task::spawn_blocking(move || {
         let s = gw.wait_exit(Duration::from_secs(25));
