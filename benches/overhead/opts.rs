@@ -53,6 +53,10 @@ pub struct Opts {
     /// window, into this directory (`<target>.perf.data`).
     #[arg(long)]
     pub perf: Option<std::path::PathBuf>,
+    /// TOML appended to the default gateway's generated config (e.g.
+    /// `[journal]` / `enabled = false`), to measure what a setting costs.
+    #[arg(long, default_value = "")]
+    pub config_extra: String,
     /// Also write the JSON line to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
