@@ -106,6 +106,15 @@ impl Gateway {
             if let Some(idle) = p.idle_timeout_secs {
                 failover = failover.idle_timeout_for(p.id.as_str(), Duration::from_secs_f64(idle));
             }
+            // A provider with its own connect timeout gets its own pool.
+            let client = match p.connect_timeout_secs {
+                Some(secs) => http_client(&ClientOptions {
+                    connect_timeout: Duration::from_secs_f64(secs),
+                    ..ClientOptions::default()
+                })
+                .map_err(|e| format!("building the HTTP client of `{}`: {e}", p.id))?,
+                None => client.clone(),
+            };
             match p.kind {
                 ProviderKind::Openai => {
                     let provider = OpenAi::new(openai_config(config, p)?, client.clone());

@@ -174,6 +174,9 @@ pub struct ProviderConfig {
     /// Vertex: a credentials JSON file (default: Application Default Credentials).
     #[serde(default)]
     pub credentials_file: Option<String>,
+    /// Time to connect (TCP + TLS) to this provider; overrides `connect_timeout_secs`.
+    #[serde(default)]
+    pub connect_timeout_secs: Option<f64>,
     /// Longest silence between two chunks of a streamed answer; overrides `failover.idle_timeout_secs`.
     #[serde(default)]
     pub idle_timeout_secs: Option<f64>,
@@ -367,6 +370,7 @@ impl Config {
             let at_ = format!("providers[{i}] (`{}`)", p.id);
             for (name, v) in [
                 ("idle_timeout_secs", p.idle_timeout_secs),
+                ("connect_timeout_secs", p.connect_timeout_secs),
                 ("health_check_interval_secs", p.health_check_interval_secs),
             ] {
                 if let Some(v) = v
@@ -469,6 +473,7 @@ pub fn providers_from_env(var: impl Fn(&str) -> Option<String>) -> Vec<ProviderC
         models,
         discover: Some(true),
         timeout_secs: None,
+        connect_timeout_secs: None,
         idle_timeout_secs: None,
         skip_probe: false,
         health_check_path: None,
