@@ -327,6 +327,10 @@ targets = [{ target = "a/m", quality = 0.6, input_price = 1.0, output_price = 1.
 strategy = "quality_cost"
 quality_bias = 0.9
 
+[virtual_models.catalog_cheap]
+targets = ["a/gpt-4o", "b/gpt-4o-mini", "c/gpt-4.1"]
+strategy = "cheapest"
+
 [virtual_models.rnd]
 targets = ["a/m", "b/m"]
 strategy = "random"
@@ -372,6 +376,12 @@ sticky = { header = "x-session-id" }
     assert!((10..=50).contains(&a), "random picks both: a got {a} of 60");
     assert_eq!(s.who("cheap", "x", &[]).await.0, "b");
     assert_eq!(s.last("b")["model"], "small");
+    assert_eq!(
+        s.who("catalog_cheap", "x", &[]).await.0,
+        "b",
+        "priced from the model catalog"
+    );
+    assert_eq!(s.last("b")["model"], "gpt-4o-mini");
     assert_eq!(s.who("best", "x", &[]).await.0, "c");
     for _ in 0..5 {
         assert_eq!(s.who("pin", "x", &[]).await.0, "b");

@@ -3,18 +3,67 @@
 use std::time::Duration;
 
 use switchyard_route::{Sticky, Strategy, Target, TargetRef};
+use switchyard_usage::ModelCatalog;
 
 use super::config::{StickyConfig, TargetConfig, TargetTable};
 use crate::config::Config;
 
-/// Resolves target names against the providers and virtual models of a config.
+/// Resolves target names against the providers and virtual models of a
+/// config, pricing targets from the model catalog.
 pub(super) struct Resolver<'a> {
     config: &'a Config,
+    catalog: ModelCatalog,
+}
+
+/// The catalog usage accounting prices with: `usage.catalog` (or the built-in
+/// one) with `usage.models` over it. A broken file is reported by usage at
+/// start; routing then falls back to the built-in prices.
+fn catalog(config: &Config) -> ModelCatalog {
+    let mut catalog = config
+        .usage
+        .catalog
+        .as_ref()
+        .and_then(|path| std::fs::read_to_string(path).ok())
+        .and_then(|text| ModelCatalog::from_toml(&text).ok())
+        .unwrap_or_else(ModelCatalog::builtin);
+    for (name, info) in &config.usage.models {
+        let _ = catalog.insert(name.clone(), info.clone());
+    }
+    catalog
 }
 
 impl<'a> Resolver<'a> {
     pub(super) fn new(config: &'a Config) -> Self {
-        Resolver { config }
+        Resolver {
+            config,
+            catalog: catalog(config),
+        }
+    }
+
+    /// `provider` serving `model`, priced from the catalog when it knows the model.
+    fn priced(&self, provider: &str, model: &str) -> Target {
+        let target = Target::new(provider, model);
+        let local = self
+            .config
+            .usage
+            .local_providers
+            .iter()
+            .any(|p| p == provider)
+            || self
+                .config
+                .providers
+                .iter()
+                .any(|p| p.id == provider && p.kind == crate::config::ProviderKind::Mock);
+        if local {
+            return target.price(0.0, 0.0);
+        }
+        match self.catalog.lookup(provider, model) {
+            Some(info) => match (info.input, info.output) {
+                (Some(i), Some(o)) => target.price(i, o),
+                _ => target,
+            },
+            None => target,
+        }
     }
 
     /// `"provider/model"`, or a virtual model's name.
@@ -25,7 +74,7 @@ impl<'a> Resolver<'a> {
             if model.is_empty() {
                 return Err(format!("{at}: target `{name}` names no model"));
             }
-            return Ok(TargetRef::Target(Target::new(provider, model)));
+            return Ok(TargetRef::Target(self.priced(provider, model)));
         }
         if self.config.virtual_models.contains_key(name) {
             return Ok(TargetRef::Virtual(name.to_owned()));
