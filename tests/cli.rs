@@ -65,8 +65,14 @@ fn invalid_configs_are_refused_naming_the_problem() {
             "`providers[0].api_key`: environment variable `SWITCHYARD_TEST_UNSET_VAR` is not set",
         ),
         ("backend_timeout_secs = -1", "backend_timeout_secs"),
-        ("[[providers]]\nid = \"a\"\nkind = \"openai\"\nbase_url = \"http://x/v1\"\nmodels = [\"m\"]\nconnect_timeout_secs = 0", "`connect_timeout_secs` must be a positive number"),
-        ("[failover]\nmax_attempts = 0", "[failover]: `max_attempts` must be at least 1"),
+        (
+            "[[providers]]\nid = \"a\"\nkind = \"openai\"\nbase_url = \"http://x/v1\"\nmodels = [\"m\"]\nconnect_timeout_secs = 0",
+            "`connect_timeout_secs` must be a positive number",
+        ),
+        (
+            "[failover]\nmax_attempts = 0",
+            "[failover]: `max_attempts` must be at least 1",
+        ),
         ("this is not toml", "c.toml"),
     ];
     for (config, needle) in cases {

@@ -460,12 +460,24 @@ async fn a_slow_reader_keeps_gateway_memory_bounded() {
     let mut flat = 0;
     let warmed = Instant::now();
     while flat < 6 {
-        assert!(warmed.elapsed() < Duration::from_secs(60), "the gateway never came to rest");
-        let res = client().post(gw.at("/v1/chat/completions")).json(&chat(true)).send().await.unwrap();
+        assert!(
+            warmed.elapsed() < Duration::from_secs(60),
+            "the gateway never came to rest"
+        );
+        let res = client()
+            .post(gw.at("/v1/chat/completions"))
+            .json(&chat(true))
+            .send()
+            .await
+            .unwrap();
         assert!(res.text().await.unwrap().ends_with("[DONE]\n\n"));
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = rss(gw.pid());
-        flat = if now.abs_diff(before) < 256 * 1024 { flat + 1 } else { 0 };
+        flat = if now.abs_diff(before) < 256 * 1024 {
+            flat + 1
+        } else {
+            0
+        };
         before = now;
     }
     let big = "x".repeat(64 * 1024);
