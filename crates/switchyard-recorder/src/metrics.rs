@@ -21,7 +21,10 @@
 //! `provider` and `model` are the ones that served the answer (empty when
 //! none did); `error_type` is empty on success.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use metrics::{Counter, Gauge, Histogram};
 
 use crate::hooks::{OnRecord, Started};
 use crate::record::Record;
@@ -96,15 +99,121 @@ pub const BUCKETS: &[(&str, &[f64])] = &[
 
 /// Records each exchange's metrics with the global `metrics` recorder (the
 /// binary installs a Prometheus exporter; without one this costs nothing).
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// Metric handles are looked up once per label set and kept, so a request
+/// costs a map lookup, not a dozen registry lookups. Clones share the cache.
+#[derive(Clone, Default)]
 pub struct MetricsHook {
-    _priv: (),
+    cache: Arc<RwLock<Cache>>,
+    active: Arc<OnceLock<Gauge>>,
+}
+
+/// provider -> model -> (endpoint, status, error type) -> handles.
+type Cache = HashMap<String, HashMap<String, Vec<(Series, Arc<Handles>)>>>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Series {
+    endpoint: &'static str,
+    status: u16,
+    error: Option<&'static str>,
+}
+
+/// Every handle one label set writes.
+struct Handles {
+    requests: Counter,
+    duration: Histogram,
+    overhead: Histogram,
+    ttft: Histogram,
+    per_token: Histogram,
+    speed: Histogram,
+    usage_in: Histogram,
+    usage_out: Histogram,
+    tokens: [Counter; 4],
+    cost: Gauge,
+}
+
+impl Handles {
+    fn new(provider: &str, model: &str, s: Series) -> Self {
+        let (p, m) = (provider.to_owned(), model.to_owned());
+        let op = operation(s.endpoint);
+        let genai = [
+            ("gen_ai_operation_name", op.to_owned()),
+            ("gen_ai_provider_name", p.clone()),
+            ("gen_ai_request_model", m.clone()),
+        ];
+        let with = |k: &'static str, v: &str| {
+            let mut l = genai.to_vec();
+            l.push((k, v.to_owned()));
+            l
+        };
+        let token = |kind: &'static str| metrics::counter!(TOKENS, "provider" => p.clone(), "model" => m.clone(), "type" => kind);
+        Handles {
+            requests: metrics::counter!(REQUESTS,
+                "endpoint" => s.endpoint, "provider" => p.clone(), "model" => m.clone(),
+                "status" => s.status.to_string(), "error_type" => s.error.unwrap_or_default()),
+            duration: metrics::histogram!(
+                OPERATION_DURATION,
+                &with("error_type", s.error.unwrap_or_default())
+            ),
+            overhead: metrics::histogram!(OVERHEAD, "endpoint" => s.endpoint),
+            ttft: metrics::histogram!(TIME_TO_FIRST_TOKEN, &genai),
+            per_token: metrics::histogram!(TIME_PER_OUTPUT_TOKEN, &genai),
+            speed: metrics::histogram!(GENERATION_SPEED, "provider" => p.clone(), "model" => m.clone()),
+            usage_in: metrics::histogram!(TOKEN_USAGE, &with("gen_ai_token_type", "input")),
+            usage_out: metrics::histogram!(TOKEN_USAGE, &with("gen_ai_token_type", "output")),
+            tokens: [
+                token("input"),
+                token("output"),
+                token("cached"),
+                token("reasoning"),
+            ],
+            cost: metrics::gauge!(COST, "provider" => p.clone(), "model" => m.clone()),
+        }
+    }
+}
+
+impl std::fmt::Debug for MetricsHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsHook").finish_non_exhaustive()
+    }
 }
 
 impl MetricsHook {
     /// A hook; call [`describe`](Self::describe) once to register help texts.
     pub fn new() -> Self {
-        MetricsHook { _priv: () }
+        MetricsHook::default()
+    }
+
+    fn active(&self) -> &Gauge {
+        self.active.get_or_init(|| metrics::gauge!(ACTIVE_REQUESTS))
+    }
+
+    fn handles(&self, provider: &str, model: &str, series: Series) -> Arc<Handles> {
+        let found = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(provider)
+            .and_then(|m| m.get(model))
+            .and_then(|v| v.iter().find(|(s, _)| *s == series))
+            .map(|(_, h)| h.clone());
+        if let Some(h) = found {
+            return h;
+        }
+        let h = Arc::new(Handles::new(provider, model, series));
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        let list = cache
+            .entry(provider.to_owned())
+            .or_default()
+            .entry(model.to_owned())
+            .or_default();
+        match list.iter().find(|(s, _)| *s == series) {
+            Some((_, existing)) => existing.clone(),
+            None => {
+                list.push((series, h.clone()));
+                h
+            }
+        }
     }
 
     /// Registers each metric's description and unit with the global recorder.
@@ -169,61 +278,52 @@ fn operation(endpoint: &str) -> &'static str {
 
 impl OnRecord for MetricsHook {
     fn on_start(&self, _started: &Started) {
-        metrics::gauge!(ACTIVE_REQUESTS).increment(1.0);
+        self.active().increment(1.0);
     }
 
     fn on_complete(&self, r: &Arc<Record>) {
-        metrics::gauge!(ACTIVE_REQUESTS).decrement(1.0);
-        let provider = r.provider.clone().unwrap_or_default();
-        let model = r.model.clone().unwrap_or_default();
-        let error = r.error_type.unwrap_or_default();
-        let op = operation(r.endpoint);
-        metrics::counter!(REQUESTS,
-            "endpoint" => r.endpoint, "provider" => provider.clone(), "model" => model.clone(),
-            "status" => r.status.to_string(), "error_type" => error)
-        .increment(1);
-        let genai = [
-            ("gen_ai_operation_name", op.to_owned()),
-            ("gen_ai_provider_name", provider.clone()),
-            ("gen_ai_request_model", model.clone()),
-        ];
-        let mut with_error = genai.to_vec();
-        with_error.push(("error_type", error.to_owned()));
-        metrics::histogram!(OPERATION_DURATION, &with_error).record(r.duration_ms / 1000.0);
+        self.active().decrement(1.0);
+        let series = Series {
+            endpoint: r.endpoint,
+            status: r.status,
+            error: r.error_type,
+        };
+        let h = self.handles(
+            r.provider.as_deref().unwrap_or_default(),
+            r.model.as_deref().unwrap_or_default(),
+            series,
+        );
+        h.requests.increment(1);
+        h.duration.record(r.duration_ms / 1000.0);
         if let Some(us) = r.overhead_us {
-            metrics::histogram!(OVERHEAD, "endpoint" => r.endpoint).record(us as f64 / 1e6);
+            h.overhead.record(us as f64 / 1e6);
         }
         if let Some(ttft) = r.ttft_ms.filter(|_| r.stream) {
-            metrics::histogram!(TIME_TO_FIRST_TOKEN, &genai).record(ttft / 1000.0);
+            h.ttft.record(ttft / 1000.0);
         }
         if let Some(speed) = r.tokens_per_second {
-            metrics::histogram!(GENERATION_SPEED, "provider" => provider.clone(), "model" => model.clone())
-                .record(speed);
+            h.speed.record(speed);
             if speed > 0.0 {
-                metrics::histogram!(TIME_PER_OUTPUT_TOKEN, &genai).record(1.0 / speed);
+                h.per_token.record(1.0 / speed);
             }
         }
         if let Some(u) = &r.usage {
-            for (kind, n) in [("input", u.input_tokens), ("output", u.output_tokens)] {
-                let mut labels = genai.to_vec();
-                labels.push(("gen_ai_token_type", kind.to_owned()));
-                metrics::histogram!(TOKEN_USAGE, &labels).record(n as f64);
-            }
-            for (kind, n) in [
-                ("input", u.input_tokens),
-                ("output", u.output_tokens),
-                ("cached", u.cached_tokens),
-                ("reasoning", u.reasoning_tokens),
-            ] {
+            h.usage_in.record(u.input_tokens as f64);
+            h.usage_out.record(u.output_tokens as f64);
+            let counts = [
+                u.input_tokens,
+                u.output_tokens,
+                u.cached_tokens,
+                u.reasoning_tokens,
+            ];
+            for (counter, n) in h.tokens.iter().zip(counts) {
                 if n > 0 {
-                    metrics::counter!(TOKENS, "provider" => provider.clone(), "model" => model.clone(), "type" => kind)
-                        .increment(n);
+                    counter.increment(n);
                 }
             }
         }
         if let Some(cost) = r.cost_usd {
-            // The facade's counters are integers: dollars go up in a gauge.
-            metrics::gauge!(COST, "provider" => provider, "model" => model).increment(cost);
+            h.cost.increment(cost);
         }
         for failed in r.attempts.iter().rev().skip(1) {
             metrics::counter!(FAILOVER_ATTEMPTS,
