@@ -461,3 +461,44 @@ async fn metrics_after_a_known_workload() {
     assert_eq!(metric(&text, "switchyard_journal_dropped_total", &[]), 0.0);
     assert!(text.contains("# TYPE gen_ai_client_token_usage histogram"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn translated_exchanges_are_accounted_in_the_clients_format() {
+    let (_up, gw) = setup().await;
+    // An Anthropic client, an OpenAI-format upstream, whole and streamed.
+    let body = json!({"model":"gpt-4o-mini","max_tokens":100,
+        "messages":[{"role":"user","content":"one two three"}]});
+    let res = post(&gw, "/v1/messages", &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "x-switchyard-input-tokens"), "3");
+    assert_eq!(header(&res, "x-switchyard-output-tokens"), "4");
+    assert_eq!(header(&res, "x-switchyard-cost-usd"), "0.00000285");
+    let mut body = body;
+    body["stream"] = json!(true);
+    let res = post(&gw, "/v1/messages", &body).await;
+    let rid = id(&res);
+    res.text().await.unwrap();
+    let r = record(&gw, &rid).await;
+    assert_eq!(r["usage"]["estimated"], false, "{r}");
+    assert_eq!(usage(&r), (3, 4, 0));
+    assert_eq!(r["provider"], "oai");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_api_whole_and_streamed() {
+    let (_up, gw) = setup().await;
+    let body = json!({"model":"gpt-4o-mini","input":"one two three"});
+    let res = post(&gw, "/v1/responses", &body).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "x-switchyard-input-tokens"), "3");
+    assert_eq!(header(&res, "x-switchyard-output-tokens"), "4");
+    assert_eq!(header(&res, "x-switchyard-cost-usd"), "0.00000285");
+    let body = json!({"model":"gpt-4o-mini","input":"one two three","stream":true});
+    let res = post(&gw, "/v1/responses", &body).await;
+    let rid = id(&res);
+    res.text().await.unwrap();
+    let r = record(&gw, &rid).await;
+    assert_eq!(r["usage"]["estimated"], false, "{r}");
+    assert_eq!(usage(&r), (3, 4, 0));
+    assert_eq!(r["answer"], "echo: one two three");
+}
