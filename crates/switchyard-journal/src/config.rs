@@ -23,7 +23,7 @@ pub struct JournalConfig {
     /// Delete records older than this many days (0: keep).
     pub retention_days: u32,
     /// Keep at most this many records, deleting the oldest (0: no limit;
-    /// default 100 000 for the in-memory database, none for a file).
+    /// default 10 000 for the in-memory database, none for a file).
     pub max_rows: Option<u64>,
 }
 
@@ -59,7 +59,7 @@ impl JournalConfig {
         match (self.max_rows, &self.path) {
             (Some(0), _) => None,
             (Some(n), _) => Some(n),
-            (None, None) => Some(100_000),
+            (None, None) => Some(10_000),
             (None, Some(_)) => None,
         }
     }

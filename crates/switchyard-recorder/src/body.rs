@@ -147,7 +147,7 @@ impl<H: OnRecord> InFlight<H> {
             stream: parsed.is_some_and(ParsedRequest::is_stream),
             attribution: ctx.attribution().clone(),
             requested_model: parsed.and_then(|p| p.model()).map(str::to_owned),
-            request_body: raw.slice(..raw.len().min(capture)),
+            request_body: keep(&raw, capture),
             request_truncated,
             capture,
             start: ctx.started(),
@@ -221,7 +221,7 @@ impl<H: OnRecord> InFlight<H> {
             }
             let take = data.len().min(room);
             if take > 0 {
-                kept.push(data.slice(..take));
+                kept.push(keep(data, take));
                 self.response_len += take;
             }
         }
@@ -349,6 +349,16 @@ impl<H: OnRecord> InFlight<H> {
             answer: ex.output_text.as_ref().map(|t| t.to_string()),
             answer_truncated: ex.output_truncated,
         }
+    }
+}
+
+/// The first `n` bytes of `b`: shared when that is all of it, copied when
+/// it is a cut, so a queued record never holds a large buffer alive.
+fn keep(b: &Bytes, n: usize) -> Bytes {
+    if n >= b.len() {
+        b.clone()
+    } else {
+        Bytes::copy_from_slice(&b[..n])
     }
 }
 
