@@ -502,3 +502,87 @@ async fn responses_api_whole_and_streamed() {
     assert_eq!(usage(&r), (3, 4, 0));
     assert_eq!(r["answer"], "echo: one two three");
 }
+
+fn every_format(base: &str) -> String {
+    format!(
+        r#"
+[[providers]]
+id = "openai"
+kind = "openai"
+base_url = "{base}"
+api_key = "sk-openai"
+models = ["gpt-*"]
+discover = false
+
+[[providers]]
+id = "anthropic"
+kind = "anthropic"
+base_url = "{base}"
+api_key = "sk-ant"
+models = ["claude-*"]
+
+[[providers]]
+id = "gemini"
+kind = "gemini"
+base_url = "{base}"
+api_key = "gm-key"
+models = ["gemini-*"]
+
+[[providers]]
+id = "ollama"
+kind = "ollama"
+base_url = "{base}"
+models = ["ollama-*"]
+
+[[providers]]
+id = "responses"
+kind = "openresponses"
+base_url = "{base}"
+api_key = "sk-resp"
+models = ["resp-*"]
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_provider_format_is_accounted_exactly_from_both_client_formats() {
+    let up = FakeUpstream::start().await;
+    let gw = Gateway::start(&every_format(&up.base_url()));
+    // (model, cost of 3 prompt + 4 answer tokens): unlisted models of local providers cost 0.
+    let models = [
+        ("gpt-4o-mini", 3.0 * 0.15 + 4.0 * 0.60),
+        ("claude-sonnet-4-5", 3.0 * 3.0 + 4.0 * 15.0),
+        ("gemini-2.5-flash", 3.0 * 0.30 + 4.0 * 2.50),
+        ("ollama-llama3", 0.0),
+        ("resp-model", 0.0),
+    ];
+    let mut failures = Vec::new();
+    for (model, micro) in models {
+        for path in ["/v1/chat/completions", "/v1/messages"] {
+            for stream in [false, true] {
+                let body = json!({"model": model, "max_tokens": 100, "stream": stream,
+                    "messages": [{"role": "user", "content": "one two three"}]});
+                let res = post(&gw, path, &body).await;
+                let what = format!("{model} via {path} stream={stream}");
+                if res.status() != 200 {
+                    failures.push(format!("{what}: status {}", res.status()));
+                    continue;
+                }
+                let rid = id(&res);
+                res.text().await.unwrap();
+                let r = record(&gw, &rid).await;
+                let got = (
+                    usage(&r),
+                    r["usage"]["estimated"].clone(),
+                    r["cost_usd"].as_f64(),
+                );
+                let want = ((3, 4, 0), json!(false), Some(micro / 1e6));
+                let cost_ok = got.2.is_some_and(|c| (c - micro / 1e6).abs() < 1e-12);
+                if got.0 != want.0 || got.1 != want.1 || !cost_ok {
+                    failures.push(format!("{what}: got {got:?}, want {want:?}"));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
