@@ -27,6 +27,9 @@ pub struct UsageConfig {
     pub local_providers: Vec<String>,
     /// Do not estimate token counts a provider did not report (count 0 instead).
     pub no_estimates: bool,
+    /// Do not add `stream_options.include_usage` to OpenAI-format streams
+    /// (for upstreams that refuse the field; their streams are then estimated).
+    pub no_stream_usage: bool,
 }
 
 /// The `[metrics]` section: the Prometheus endpoint.
@@ -81,7 +84,9 @@ impl Observe {
         let recorder = RecorderLayer::new()
             .max_body_bytes(config.journal.max_body_bytes)
             .hooks(hooks);
-        let usage = UsageLayer::new(pricing.clone()).estimate(!config.usage.no_estimates);
+        let usage = UsageLayer::new(pricing.clone())
+            .estimate(!config.usage.no_estimates)
+            .request_stream_usage(!config.usage.no_stream_usage);
         Ok(Observe {
             journal,
             feed,

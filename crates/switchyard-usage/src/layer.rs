@@ -15,6 +15,7 @@ pub struct UsageLayer {
     pub(crate) pricing: Arc<Pricing>,
     pub(crate) max_whole_body: usize,
     pub(crate) estimate: bool,
+    pub(crate) request_stream_usage: bool,
 }
 
 impl UsageLayer {
@@ -28,6 +29,7 @@ impl UsageLayer {
             pricing,
             max_whole_body: Self::DEFAULT_MAX_WHOLE_BODY,
             estimate: true,
+            request_stream_usage: true,
         }
     }
 
@@ -41,6 +43,15 @@ impl UsageLayer {
     /// when off they count as 0.
     pub fn estimate(mut self, on: bool) -> Self {
         self.estimate = on;
+        self
+    }
+
+    /// Whether to ask OpenAI-format streams for their usage
+    /// (`stream_options.include_usage`) when the client did not (default
+    /// `true`). Turn off for upstreams that refuse the field; their streams
+    /// are then estimated.
+    pub fn request_stream_usage(mut self, on: bool) -> Self {
+        self.request_stream_usage = on;
         self
     }
 }

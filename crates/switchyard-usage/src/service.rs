@@ -69,7 +69,7 @@ impl<S> UsageService<S> {
         };
         let format = wire::for_endpoint(endpoint)?;
         let parsed = req.parsed_mut().ok()?;
-        let strip = format.request_stream_usage(parsed);
+        let strip = self.layer.request_stream_usage && format.request_stream_usage(parsed);
         Some(Accounting {
             pricing: self.layer.pricing.clone(),
             exchange,

@@ -299,3 +299,27 @@ async fn size_hint_is_not_exact_when_events_may_be_removed() {
         .unwrap();
     assert_eq!(res.body().size_hint().exact(), None);
 }
+
+#[tokio::test]
+async fn stream_usage_is_not_asked_for_when_turned_off() {
+    let pricing = Arc::new(Pricing::new(ModelCatalog::builtin()));
+    let sent: Arc<Mutex<Option<Bytes>>> = Arc::default();
+    let s2 = sent.clone();
+    let svc = ServiceBuilder::new()
+        .layer(ParseLayer::new())
+        .layer(UsageLayer::new(pricing).request_stream_usage(false))
+        .service_fn(move |req: Request<Full<Bytes>>| {
+            *s2.lock().unwrap() = Some(req.parsed().unwrap().body());
+            async move {
+                let mut res = Response::new(Full::new(Bytes::from_static(CHUNKS.as_bytes())));
+                res.headers_mut()
+                    .insert("content-type", "text/event-stream".parse().unwrap());
+                Ok::<_, Infallible>(res)
+            }
+        });
+    let raw = r#"{"model":"gpt-4o-mini","stream":true,"messages":[]}"#;
+    let res = svc.oneshot(request(raw)).await.unwrap();
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&sent.lock().unwrap().clone().unwrap()[..], raw.as_bytes());
+    assert_eq!(&body[..], CHUNKS.as_bytes(), "nothing removed either");
+}
