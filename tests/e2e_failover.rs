@@ -26,12 +26,7 @@ async fn a_429_with_retry_after_is_retried_after_the_wait() {
         headers: vec![("retry-after".into(), "1".into())],
     });
     let started = std::time::Instant::now();
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
     assert_eq!(res.status(), 200);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
@@ -55,12 +50,7 @@ async fn client_errors_are_never_retried() {
         body: r#"{"error":{"message":"bad"}}"#.into(),
         headers: vec![],
     });
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
     assert_eq!(res.status(), 400);
     assert_eq!(res.headers()["x-switchyard-attempts"], "1");
     assert_eq!(up.requests().len(), 1);
@@ -76,12 +66,7 @@ async fn a_stream_broken_mid_way_ends_with_an_error_chunk_and_no_done() {
             r#"{"choices":[{"index":0,"delta":{"content":"partial"}}]}"#.into(),
         ],
     });
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(true))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(true)).await;
     assert_eq!(res.status(), 200);
     let body = res
         .text()
@@ -111,12 +96,7 @@ async fn a_stream_that_stalls_mid_way_is_cut_by_the_idle_timeout() {
         gate: switchyard_testkit::Gate::new(),
     });
     let started = std::time::Instant::now();
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(true))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(true)).await;
     let body = res.text().await.unwrap();
     let took = started.elapsed();
     assert!(
@@ -145,21 +125,11 @@ async fn a_503_storm_opens_the_circuit_which_recovers_after_the_cooldown() {
             body: "overloaded".into(),
             headers: vec![],
         });
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&chat(false))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
         assert_eq!(res.status(), 503);
         assert_eq!(res.text().await.unwrap(), "overloaded");
     }
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
     assert_eq!(res.status(), 503);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"]["type"], "gateway_error");
@@ -186,12 +156,7 @@ async fn a_503_storm_opens_the_circuit_which_recovers_after_the_cooldown() {
     assert_eq!(health["circuits"][0]["state"], "open", "{health}");
     assert_eq!(health["circuits"][0]["provider"], "fake");
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
     assert_eq!(
         res.status(),
         200,
@@ -215,12 +180,7 @@ async fn refused_connections_are_retried_then_reported() {
         "[failover]\nattempts_per_candidate = 3\nbackoff_base_ms = 10\n{}",
         fake_provider(&format!("http://127.0.0.1:{}/v1", closed_port()), "")
     ));
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &chat(false)).await;
     assert_eq!(res.status(), 502);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"]["code"], "upstream_connect");
@@ -305,12 +265,7 @@ async fn a_503_fails_over_to_the_next_provider_invisibly() {
             body: "busy".into(),
             headers: vec![],
         });
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&ha(stream))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &ha(stream)).await;
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["x-switchyard-provider"], "b");
         assert_eq!(res.headers()["x-switchyard-attempts"], "2");
@@ -350,12 +305,7 @@ async fn failures_before_the_first_byte_fail_over_never_client_errors() {
     let (a, b, gw) = pair("", "timeout_secs = 0.4").await;
     for reply in [Reply::Hang, Reply::HeadersThenHang] {
         a.push(reply);
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&ha(true))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &ha(true)).await;
         assert_eq!(
             res.status(),
             200,
@@ -369,12 +319,7 @@ async fn failures_before_the_first_byte_fail_over_never_client_errors() {
         body: r#"{"error":{"message":"bad request"}}"#.into(),
         headers: vec![],
     });
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&ha(false))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &ha(false)).await;
     assert_eq!(res.status(), 400, "a client error is final");
     assert_eq!(a.requests().len(), 3);
     assert_eq!(b.requests().len(), 2);
@@ -393,21 +338,11 @@ async fn an_open_circuit_sends_traffic_straight_to_the_next_provider() {
             body: "boom".into(),
             headers: vec![],
         });
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&ha(false))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &ha(false)).await;
         assert_eq!(res.headers()["x-switchyard-provider"], "b");
     }
     for _ in 0..3 {
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&ha(false))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &ha(false)).await;
         assert_eq!(res.headers()["x-switchyard-attempts"], "1");
         assert_eq!(res.headers()["x-switchyard-provider"], "b");
     }
@@ -464,12 +399,7 @@ async fn a_slow_reader_keeps_gateway_memory_bounded() {
             warmed.elapsed() < Duration::from_secs(60),
             "the gateway never came to rest"
         );
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&chat(true))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &chat(true)).await;
         assert!(res.text().await.unwrap().ends_with("[DONE]\n\n"));
         tokio::time::sleep(Duration::from_millis(250)).await;
         let now = rss(gw.pid());
@@ -489,12 +419,7 @@ async fn a_slow_reader_keeps_gateway_memory_bounded() {
         events,
         delay: Duration::ZERO,
     });
-    let mut res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&chat(true))
-        .send()
-        .await
-        .unwrap();
+    let mut res = gw.post_json("/v1/chat/completions", &chat(true)).await;
     let mut read = 0usize;
     let mut samples = Vec::new();
     for _ in 0..8 {

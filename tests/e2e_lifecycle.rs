@@ -43,12 +43,7 @@ async fn wait_version(gw: &Gateway, prefix: &str) -> String {
 }
 
 async fn chat(gw: &Gateway, model: &str, stream: bool) -> reqwest::Response {
-    client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model": model, "stream": stream, "messages":[{"role":"user","content":"hello there"}]}))
-        .send()
-        .await
-        .unwrap()
+    gw.post_json("/v1/chat/completions", &json!({"model": model, "stream": stream, "messages":[{"role":"user","content":"hello there"}]})).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

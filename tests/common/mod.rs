@@ -82,6 +82,16 @@ impl Gateway {
         format!("{}{}", self.url, path)
     }
 
+    /// POSTs `body` as JSON to `path`, with a client that never uses a proxy.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        client()
+            .post(self.at(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request to the gateway")
+    }
+
     /// The config file the gateway was started with (rewrite it, then reload).
     pub fn config_path(&self) -> PathBuf {
         self.dir.join("switchyard.toml")
