@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use crate::future::Accounting;
 use crate::observe::Observation;
+use crate::tail::TailObserver;
 use crate::wire::EventKind;
 
 pin_project! {
@@ -54,6 +55,7 @@ pin_project! {
             prefix: Option<Bytes>,
             #[pin]
             inner: B,
+            observer: Option<Box<TailObserver>>,
         },
         Broken {
             prefix: Option<Bytes>,
@@ -87,11 +89,12 @@ impl<B: Body> UsageBody<B> {
         }
     }
 
-    pub(crate) fn partial(prefix: Bytes, inner: B) -> Self {
+    pub(crate) fn partial(prefix: Bytes, inner: B, observer: Option<TailObserver>) -> Self {
         UsageBody {
             kind: Kind::Partial {
                 prefix: (!prefix.is_empty()).then_some(prefix),
                 inner,
+                observer: observer.map(Box::new),
             },
         }
     }
@@ -132,10 +135,32 @@ where
         match self.project().kind.project() {
             KindProj::Plain { inner } => inner.poll_frame(cx),
             KindProj::Whole { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            KindProj::Partial { prefix, inner } => match prefix.take() {
-                Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
-                None => inner.poll_frame(cx),
-            },
+            KindProj::Partial {
+                prefix,
+                mut inner,
+                observer,
+            } => {
+                if let Some(b) = prefix.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(b))));
+                }
+                let frame = ready!(inner.as_mut().poll_frame(cx));
+                if let Some(o) = observer.as_deref_mut() {
+                    let end = match &frame {
+                        Some(Ok(f)) => {
+                            if let Some(d) = f.data_ref() {
+                                o.on_data(d);
+                            }
+                            !f.is_data() || inner.is_end_stream()
+                        }
+                        _ => true,
+                    };
+                    if end {
+                        o.finish();
+                        *observer = None;
+                    }
+                }
+                Poll::Ready(frame)
+            }
             KindProj::Broken { prefix, error } => match prefix.take() {
                 Some(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
                 None => Poll::Ready(error.take().map(Err)),
@@ -210,7 +235,7 @@ where
                         && observer.as_ref().is_none_or(|o| o.held.is_empty()))
             }
             Kind::Whole { bytes } => bytes.is_none(),
-            Kind::Partial { prefix, inner } => prefix.is_none() && inner.is_end_stream(),
+            Kind::Partial { prefix, inner, .. } => prefix.is_none() && inner.is_end_stream(),
             Kind::Broken { prefix, error } => prefix.is_none() && error.is_none(),
         }
     }
@@ -228,7 +253,7 @@ where
             Kind::Whole { bytes } => {
                 SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
             }
-            Kind::Partial { prefix, inner } => {
+            Kind::Partial { prefix, inner, .. } => {
                 let extra = prefix.as_ref().map_or(0, |b| b.len() as u64);
                 let rest = inner.size_hint();
                 let mut hint = SizeHint::new();

@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use crate::body::{StreamObserver, UsageBody};
 use crate::observe::Observation;
 use crate::pricing::Pricing;
+use crate::tail::TailObserver;
 use crate::wire::WireFormat;
 use crate::{COST_HEADER, ESTIMATED_HEADER, INPUT_TOKENS_HEADER, OUTPUT_TOKENS_HEADER};
 
@@ -216,7 +217,7 @@ where
                                 continue;
                             }
                             Read::Complete(r) => complete(r, this.accounting.take()),
-                            Read::Answer(res) => res,
+                            Read::TooLarge(r) => too_large(r, this.accounting.take()),
                         },
                         Some(Err(e)) => {
                             let prefix = r.buf.freeze();
@@ -232,10 +233,11 @@ where
 }
 
 /// Where reading a whole answer stands after a frame.
-enum Read<B: Body> {
+enum Read<B> {
     More(Reading<B>),
     Complete(Reading<B>),
-    Answer(Response<UsageBody<B>>),
+    /// Too large to hold: passed on, accounted from its tail.
+    TooLarge(Reading<B>),
 }
 
 /// Adds a frame to the answer being read.
@@ -251,17 +253,20 @@ fn on_frame<B: Body<Data = Bytes>>(
         return Read::Complete(r);
     }
     if r.buf.len() > max_whole {
-        tracing::debug!(
-            bytes = r.buf.len(),
-            "answer too large to account; passed through"
-        );
-        let prefix = r.buf.freeze();
-        return Read::Answer(Response::from_parts(
-            r.head,
-            UsageBody::partial(prefix, r.body),
-        ));
+        return Read::TooLarge(r);
     }
     Read::More(r)
+}
+
+/// Passes on an answer too large to hold, accounting for it from its tail.
+fn too_large<B: Body>(r: Reading<B>, accounting: Option<Accounting>) -> Response<UsageBody<B>> {
+    tracing::debug!(
+        bytes = r.buf.len(),
+        "answer too large to hold; its usage is read from its end"
+    );
+    let prefix = r.buf.freeze();
+    let observer = accounting.map(|acct| TailObserver::new(acct, &prefix));
+    Response::from_parts(r.head, UsageBody::partial(prefix, r.body, observer))
 }
 
 /// Accounts for a whole answer and puts the figures in its head.

@@ -20,7 +20,8 @@ pub struct UsageLayer {
 
 impl UsageLayer {
     /// Non-streamed answers up to this size (16 MiB) are read whole so their
-    /// head can carry the usage headers; larger ones pass through unaccounted.
+    /// head can carry the usage headers; larger ones pass on as they come,
+    /// without the headers, and are accounted from the `usage` at their end.
     pub const DEFAULT_MAX_WHOLE_BODY: usize = 16 << 20;
 
     /// A layer pricing with `pricing`.

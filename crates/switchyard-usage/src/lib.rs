@@ -55,7 +55,8 @@
 //!
 //! - Non-streamed answers (up to a size limit) are read whole before the head
 //!   goes out, so they carry `x-switchyard-input-tokens`,
-//!   `x-switchyard-output-tokens` and `x-switchyard-cost-usd`.
+//!   `x-switchyard-output-tokens` and `x-switchyard-cost-usd`. Larger ones
+//!   pass on as they come and are accounted from the `usage` at their end.
 //! - Streams pass frame by frame. For OpenAI-format streams the layer sets
 //!   `stream_options.include_usage` when the client did not decide, and then
 //!   removes the extra usage-only chunk from what the client sees.
@@ -75,6 +76,7 @@ mod layer;
 mod observe;
 mod pricing;
 mod service;
+mod tail;
 pub mod wire;
 
 pub use body::UsageBody;

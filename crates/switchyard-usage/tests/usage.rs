@@ -323,3 +323,52 @@ async fn stream_usage_is_not_asked_for_when_turned_off() {
     assert_eq!(&sent.lock().unwrap().clone().unwrap()[..], raw.as_bytes());
     assert_eq!(&body[..], CHUNKS.as_bytes(), "nothing removed either");
 }
+
+#[tokio::test]
+async fn answers_too_large_to_hold_pass_on_and_are_charged_from_their_end() {
+    let pricing = Arc::new(Pricing::new(ModelCatalog::builtin()));
+    let seen: Arc<Mutex<Option<Arc<Exchange>>>> = Arc::default();
+    let s2 = seen.clone();
+    let svc = ServiceBuilder::new()
+        .layer(ParseLayer::new())
+        .layer(UsageLayer::new(pricing).max_whole_body(64))
+        .service_fn(move |req: Request<Full<Bytes>>| {
+            let ex = req.context().unwrap().exchange().clone();
+            ex.record_attempt(switchyard_core::Attempt {
+                candidate: Candidate::new("openai", "text-embedding-3-small"),
+                status: Some(200),
+                error: None,
+                duration: std::time::Duration::ZERO,
+            });
+            *s2.lock().unwrap() = Some(ex);
+            async move {
+                let big = format!(
+                    r#"{{"object":"list","data":[{{"embedding":[{}]}}],"model":"text-embedding-3-small","usage":{{"prompt_tokens":5000000,"total_tokens":5000000}}}}"#,
+                    vec!["0.125"; 200].join(",")
+                );
+                let chunks: Vec<Bytes> = big.into_bytes().chunks(100).map(Bytes::copy_from_slice).collect();
+                let res = Response::new(Body::new(Chunks(chunks.into())));
+                Ok::<_, Infallible>(res)
+            }
+        });
+    let req = Request::post("/v1/embeddings")
+        .body(Full::new(Bytes::from_static(
+            br#"{"model":"text-embedding-3-small","input":"x"}"#,
+        )))
+        .unwrap();
+    let res = svc.oneshot(req).await.unwrap();
+    assert!(!res.headers().contains_key("x-switchyard-input-tokens"));
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        body.ends_with(b"\"total_tokens\":5000000}}"),
+        "passed on whole"
+    );
+    let s = seen.lock().unwrap().clone().unwrap().snapshot();
+    let u = s.usage.unwrap();
+    assert_eq!(
+        (u.input_tokens, u.output_tokens, u.estimated),
+        (5_000_000, 0, false)
+    );
+    // $0.02 per million
+    assert_eq!(s.cost.unwrap().nanos(), 100_000_000);
+}
