@@ -137,7 +137,9 @@ async fn run(live: Arc<Live>, config: Config, source: config::Source) -> Result<
         .local_addr()
         .map_err(|e| format!("reading the bound address: {e}"))?;
     live.start();
+    // Signal handlers first: a signal sent as soon as the ready line is out must find them.
     let sighup = switchyard::reload::reload_on_sighup(live.clone());
+    let shutdown = switchyard::server::shutdown_signal();
     observe.start()?;
     let upkeep = observe.spawn_upkeep();
     let metrics_listener = match &config.metrics.listen {
@@ -156,13 +158,7 @@ async fn run(live: Arc<Live>, config: Config, source: config::Source) -> Result<
     println!("switchyard listening on http://{addr}");
     let _ = std::io::stdout().flush();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let result = switchyard::server::serve(
-        listener,
-        live.router(),
-        switchyard::server::shutdown_signal(),
-        grace,
-    )
-    .await;
+    let result = switchyard::server::serve(listener, live.router(), shutdown, grace).await;
     sighup.abort();
     live.stop();
     upkeep.abort();

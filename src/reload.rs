@@ -316,13 +316,15 @@ impl Service<Request> for Current {
     }
 }
 
-/// Reloads on every SIGHUP until the process ends.
+/// Reloads on every SIGHUP until the process ends. The handler is registered
+/// before this returns (SIGHUP's default action would end the process).
 pub fn reload_on_sighup(live: Arc<Live>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let hup = signal(SignalKind::hangup());
+        tokio::spawn(async move {
+            let Ok(mut hup) = hup else {
                 tracing::warn!("cannot listen for SIGHUP; reload with POST /admin/reload");
                 return;
             };
@@ -332,8 +334,8 @@ pub fn reload_on_sighup(live: Arc<Live>) -> tokio::task::JoinHandle<()> {
                     tracing::error!(error = %e, "reload refused; the running configuration keeps serving");
                 }
             }
-        }
-        #[cfg(not(unix))]
-        drop(live);
-    })
+        })
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move { drop(live) })
 }
