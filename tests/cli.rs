@@ -171,19 +171,21 @@ fn without_a_config_file_providers_come_from_the_environment() {
 async fn single_provider_mode_from_env_serves_any_model() {
     let up = switchyard_testkit::FakeUpstream::start().await;
     let dir = temp_dir("envmode");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["--port", "0"])
-        .current_dir(&dir)
-        .env("OPENAI_API_KEY", "sk-env-mode")
-        .env("OPENAI_BASE_URL", up.base_url())
-        .env_remove("HTTP_PROXY")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["--port", "0"])
+            .current_dir(&dir)
+            .env("OPENAI_API_KEY", "sk-env-mode")
+            .env("OPENAI_BASE_URL", up.base_url())
+            .env_remove("HTTP_PROXY")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut std::io::BufReader::new(child.0.stdout.take().unwrap()),
         &mut line,
     )
     .unwrap();
@@ -201,8 +203,6 @@ async fn single_provider_mode_from_env_serves_any_model() {
     let status = res.status();
     let text = res.text().await.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status} {e}: {text:?}"));
-    let _ = child.kill();
-    let _ = child.wait();
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["choices"][0]["message"]["content"], "echo: env");
     assert_eq!(
@@ -223,4 +223,14 @@ fn sigterm_stops_the_gateway_cleanly() {
         .wait_exit(std::time::Duration::from_secs(10))
         .expect("exits after SIGTERM");
     assert!(exit.success(), "{exit:?}");
+}
+
+/// A child process killed (and reaped) when dropped, even if the test panics.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
