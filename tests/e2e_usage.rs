@@ -503,51 +503,10 @@ async fn responses_api_whole_and_streamed() {
     assert_eq!(r["answer"], "echo: one two three");
 }
 
-fn every_format(base: &str) -> String {
-    format!(
-        r#"
-[[providers]]
-id = "openai"
-kind = "openai"
-base_url = "{base}"
-api_key = "sk-openai"
-models = ["gpt-*"]
-discover = false
-
-[[providers]]
-id = "anthropic"
-kind = "anthropic"
-base_url = "{base}"
-api_key = "sk-ant"
-models = ["claude-*"]
-
-[[providers]]
-id = "gemini"
-kind = "gemini"
-base_url = "{base}"
-api_key = "gm-key"
-models = ["gemini-*"]
-
-[[providers]]
-id = "ollama"
-kind = "ollama"
-base_url = "{base}"
-models = ["ollama-*"]
-
-[[providers]]
-id = "responses"
-kind = "openresponses"
-base_url = "{base}"
-api_key = "sk-resp"
-models = ["resp-*"]
-"#
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_provider_format_is_accounted_exactly_from_both_client_formats() {
     let up = FakeUpstream::start().await;
-    let gw = Gateway::start(&every_format(&up.base_url()));
+    let gw = Gateway::start(&common::every_format(&up.base_url()));
     // (model, cost of 3 prompt + 4 answer tokens): unlisted models of local providers cost 0.
     let models = [
         ("gpt-4o-mini", 3.0 * 0.15 + 4.0 * 0.60),

@@ -273,51 +273,10 @@ async fn cell(c: &Ctx<'_>, scenario: &str) -> Cell {
     }
 }
 
-fn config(base: &str) -> String {
-    format!(
-        r#"
-[[providers]]
-id = "openai"
-kind = "openai"
-base_url = "{base}"
-api_key = "sk-openai"
-models = ["gpt-*"]
-discover = false
-
-[[providers]]
-id = "anthropic"
-kind = "anthropic"
-base_url = "{base}"
-api_key = "sk-ant"
-models = ["claude-*"]
-
-[[providers]]
-id = "gemini"
-kind = "gemini"
-base_url = "{base}"
-api_key = "gm-key"
-models = ["gemini-*"]
-
-[[providers]]
-id = "ollama"
-kind = "ollama"
-base_url = "{base}"
-models = ["ollama-*"]
-
-[[providers]]
-id = "responses"
-kind = "openresponses"
-base_url = "{base}"
-api_key = "sk-resp"
-models = ["resp-*"]
-"#
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance_matrix() {
     let up = FakeUpstream::start().await;
-    let gw = Gateway::start(&config(&up.base_url()));
+    let gw = Gateway::start(&common::every_format(&up.base_url()));
     let mut table = String::from("| Client | Provider format |");
     for s in SCENARIOS {
         write!(table, " {s} |").unwrap();

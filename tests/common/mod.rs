@@ -194,3 +194,46 @@ discover = false
 "#
     )
 }
+
+/// One provider of every kind (openai, anthropic, gemini, ollama, openresponses ...),
+/// all in front of the one fake upstream at `base`.
+pub fn every_format(base: &str) -> String {
+    format!(
+        r#"
+[[providers]]
+id = "openai"
+kind = "openai"
+base_url = "{base}"
+api_key = "sk-openai"
+models = ["gpt-*"]
+discover = false
+
+[[providers]]
+id = "anthropic"
+kind = "anthropic"
+base_url = "{base}"
+api_key = "sk-ant"
+models = ["claude-*"]
+
+[[providers]]
+id = "gemini"
+kind = "gemini"
+base_url = "{base}"
+api_key = "gm-key"
+models = ["gemini-*"]
+
+[[providers]]
+id = "ollama"
+kind = "ollama"
+base_url = "{base}"
+models = ["ollama-*"]
+
+[[providers]]
+id = "responses"
+kind = "openresponses"
+base_url = "{base}"
+api_key = "sk-resp"
+models = ["resp-*"]
+"#
+    )
+}
