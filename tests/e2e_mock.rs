@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Gateway, client, sse_data};
+use common::{Gateway, sse_data};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -24,12 +24,9 @@ error_status = 503
 async fn mock_answers_deterministically_streamed_or_not() {
     let gw = Gateway::start(CONFIG);
     let req = json!({"model":"mock-1","messages":[{"role":"system","content":"be brief"},{"role":"user","content":"tell me about rust"}]});
-    let v: Value = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&req)
-        .send()
+    let v: Value = gw
+        .post_json("/v1/chat/completions", &req)
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -41,12 +38,9 @@ async fn mock_answers_deterministically_streamed_or_not() {
     assert_eq!(v["model"], "mock-1");
     let mut streamed = req.clone();
     streamed["stream"] = true.into();
-    let body = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&streamed)
-        .send()
+    let body = gw
+        .post_json("/v1/chat/completions", &streamed)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -70,12 +64,7 @@ async fn mock_error_mode_passes_through() {
     let req = json!({"model":"flaky-1","messages":[{"role":"user","content":"x"}]});
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&req)
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &req).await;
         statuses.push(res.status().as_u16());
         if res.status() == 503 {
             let v: Value = res.json().await.unwrap();
@@ -83,12 +72,7 @@ async fn mock_error_mode_passes_through() {
         }
     }
     assert_eq!(statuses, [200, 503, 200, 503]);
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"mock-1","messages":[{"role":"user","content":"please [mock-error:429]"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw.post_json("/v1/chat/completions", &json!({"model":"mock-1","messages":[{"role":"user","content":"please [mock-error:429]"}]})).await;
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["retry-after"], "1");
 }

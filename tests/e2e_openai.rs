@@ -124,12 +124,7 @@ async fn first_chunk_reaches_the_client_before_the_upstream_sends_the_second() {
         ],
         gate: gate.clone(),
     });
-    let mut res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}))
-        .send()
-        .await
-        .unwrap();
+    let mut res = gw.post_json("/v1/chat/completions", &json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]})).await;
     assert_eq!(res.status(), 200);
     let mut got = String::new();
     while !got.contains("first") {
@@ -161,12 +156,7 @@ async fn client_disconnect_cancels_the_upstream_request() {
             .collect(),
         delay: Duration::from_millis(100),
     });
-    let mut res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}))
-        .send()
-        .await
-        .unwrap();
+    let mut res = gw.post_json("/v1/chat/completions", &json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]})).await;
     let first = res.chunk().await.unwrap().unwrap();
     assert!(std::str::from_utf8(&first).unwrap().contains("w0"));
     assert_eq!(up.streams_dropped(), 0);
@@ -265,12 +255,12 @@ async fn unknown_model_lists_the_available_ones() {
         fake_provider(&up.base_url(), "")
     );
     let gw = Gateway::start(&config);
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"nope","messages":[{"role":"user","content":"x"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model":"nope","messages":[{"role":"user","content":"x"}]}),
+        )
+        .await;
     assert_eq!(res.status(), 404);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"]["code"], "model_not_found");
@@ -339,12 +329,7 @@ async fn upstream_refusing_connections_is_502_gateway_error() {
         "",
     ));
     for stream in [false, true] {
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&json!({"model":"gpt-4o-mini","stream":stream,"messages":[{"role":"user","content":"x"}]}))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &json!({"model":"gpt-4o-mini","stream":stream,"messages":[{"role":"user","content":"x"}]})).await;
         assert_eq!(res.status(), 502);
         let v: Value = res.json().await.unwrap();
         assert_eq!(v["error"]["type"], "gateway_error");
@@ -359,12 +344,7 @@ async fn upstream_silence_is_504_gateway_error() {
     for reply in [Reply::Hang, Reply::HeadersThenHang] {
         up.push(reply);
         let started = std::time::Instant::now();
-        let res = client()
-            .post(gw.at("/v1/chat/completions"))
-            .json(&json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]}))
-            .send()
-            .await
-            .unwrap();
+        let res = gw.post_json("/v1/chat/completions", &json!({"model":"gpt-4o-mini","stream":true,"messages":[{"role":"user","content":"x"}]})).await;
         let took = started.elapsed();
         assert_eq!(res.status(), 504);
         assert!(
@@ -389,12 +369,12 @@ async fn upstream_http_errors_pass_through_with_retry_after() {
             ("x-ratelimit-remaining-requests".into(), "0".into()),
         ],
     });
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}),
+        )
+        .await;
     assert_eq!(res.status(), 429);
     assert_eq!(res.headers()["retry-after"], "7");
     assert_eq!(res.headers()["x-ratelimit-remaining-requests"], "0");
@@ -404,12 +384,12 @@ async fn upstream_http_errors_pass_through_with_retry_after() {
         body: "upstream overloaded".into(),
         headers: vec![],
     });
-    let res = client()
-        .post(gw.at("/v1/embeddings"))
-        .json(&json!({"model":"text-embedding-3-small","input":"x"}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/embeddings",
+            &json!({"model":"text-embedding-3-small","input":"x"}),
+        )
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.text().await.unwrap(), "upstream overloaded");
 }
@@ -417,31 +397,31 @@ async fn upstream_http_errors_pass_through_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn completions_and_embeddings_pass_through() {
     let (up, gw) = setup("").await;
-    let v: Value = client()
-        .post(gw.at("/v1/completions"))
-        .json(&json!({"model":"davinci-002","prompt":"say this"}))
-        .send()
+    let v: Value = gw
+        .post_json(
+            "/v1/completions",
+            &json!({"model":"davinci-002","prompt":"say this"}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(v["object"], "text_completion");
     assert_eq!(v["choices"][0]["text"], "echo: say this");
-    let res = client()
-        .post(gw.at("/v1/completions"))
-        .json(&json!({"model":"davinci-002","prompt":"say this","stream":true}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/completions",
+            &json!({"model":"davinci-002","prompt":"say this","stream":true}),
+        )
+        .await;
     let events = sse_data(&res.text().await.unwrap());
     assert_eq!(events.last().unwrap(), "[DONE]");
-    let v: Value = client()
-        .post(gw.at("/v1/embeddings"))
-        .json(&json!({"model":"text-embedding-3-small","input":["a","b","c"]}))
-        .send()
+    let v: Value = gw
+        .post_json(
+            "/v1/embeddings",
+            &json!({"model":"text-embedding-3-small","input":["a","b","c"]}),
+        )
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -508,12 +488,12 @@ models = ["mock-1", "mock-*"]
         "globs are not models: {ids:?}"
     );
     // A discovered model routes to its provider.
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"qwen3:8b","messages":[{"role":"user","content":"hi"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model":"qwen3:8b","messages":[{"role":"user","content":"hi"}]}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["x-switchyard-provider"], "local");
     let health: Value = client()
@@ -602,12 +582,12 @@ async fn outbound_requests_honour_http_proxy() {
             ("NO_PROXY", ""),
         ],
     );
-    let res = client()
-        .post(gw.at("/v1/chat/completions"))
-        .json(&json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"via proxy"}]}))
-        .send()
-        .await
-        .unwrap();
+    let res = gw
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"via proxy"}]}),
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["choices"][0]["message"]["content"], "echo: via proxy");
