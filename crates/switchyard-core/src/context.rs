@@ -76,6 +76,52 @@ pub struct Identity {
     pub team: Option<String>,
     /// The project the key belongs to.
     pub project: Option<String>,
+    /// Model globs the key may use; empty means every model.
+    pub allowed_models: Vec<String>,
+    /// The key's own rate limits and budgets (team and model limits are the limiter's config).
+    pub quota: Quota,
+    /// Provider credentials the key brings, by provider id, used instead of the provider's own.
+    pub provider_keys: ProviderKeys,
+}
+
+/// Rate limits and budgets of one caller; `None` is unlimited.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Quota {
+    /// Requests per minute.
+    pub requests_per_minute: Option<u64>,
+    /// Tokens (input + output) per minute.
+    pub tokens_per_minute: Option<u64>,
+    /// Spend per UTC day.
+    pub budget_daily: Option<crate::Cost>,
+    /// Spend per UTC calendar month.
+    pub budget_monthly: Option<crate::Cost>,
+}
+
+/// Provider credentials by provider id; their values never show in `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ProviderKeys(Arc<std::collections::BTreeMap<String, String>>);
+
+impl ProviderKeys {
+    /// Credentials from `(provider id, key)` pairs.
+    pub fn new(keys: impl IntoIterator<Item = (String, String)>) -> Self {
+        ProviderKeys(Arc::new(keys.into_iter().collect()))
+    }
+
+    /// The key to use for `provider`, if the caller brought one.
+    pub fn get(&self, provider: &str) -> Option<&str> {
+        self.0.get(provider).map(String::as_str)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for ProviderKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 /// Attribution the client declared with `x-source` / `x-project` headers.
