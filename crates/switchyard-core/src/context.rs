@@ -267,6 +267,26 @@ pub struct ExchangeState {
     pub route: Option<Arc<RouteDecision>>,
     /// The request's tags, mirrored from the context as classifiers add them.
     pub tags: Vec<Arc<str>>,
+    /// What the prompt guard found in the request (never the values themselves).
+    pub guard_findings: Vec<GuardFinding>,
+    /// The request body with every guard finding redacted: what journals keep
+    /// instead of the client's body when the guard found something.
+    pub guard_request_body: Option<bytes::Bytes>,
+}
+
+/// One thing the prompt guard found in a request: its kind and place, never its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuardFinding {
+    /// What was found (`aws_access_key`, `email`, `card_number` ...).
+    pub kind: &'static str,
+    /// Where: a JSON pointer to the string in the request body (`/messages/1/content`).
+    pub field: Arc<str>,
+    /// Byte offset of the finding in that string.
+    pub offset: usize,
+    /// Its length in bytes.
+    pub length: usize,
+    /// What the guard did: `log`, `redact` or `block`.
+    pub action: &'static str,
 }
 
 impl Exchange {
@@ -344,6 +364,14 @@ impl Exchange {
     /// Adds time spent waiting on the upstream's body.
     pub fn add_upstream_body_wait(&self, wait: Duration) {
         self.lock().upstream_body_wait += wait;
+    }
+
+    /// Records the prompt guard's findings and the request body with all of them
+    /// redacted (for journals; `None` keeps the client's body).
+    pub fn set_guard(&self, findings: Vec<GuardFinding>, redacted_body: Option<bytes::Bytes>) {
+        let mut s = self.lock();
+        s.guard_findings = findings;
+        s.guard_request_body = redacted_body;
     }
 
     /// Records the class of failure (a layer that refused or broke the exchange).

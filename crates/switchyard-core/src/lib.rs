@@ -36,8 +36,8 @@ mod sse;
 pub use body::{Body, BoxError};
 pub use catch::{Catch, CatchFuture, CatchLayer};
 pub use context::{
-    Attempt, Attribution, Candidate, Exchange, ExchangeState, Identity, ProviderKeys, Quota,
-    RequestContext, RequestId, RouteDecision, Usage,
+    Attempt, Attribution, Candidate, Exchange, ExchangeState, GuardFinding, Identity, ProviderKeys,
+    Quota, RequestContext, RequestId, RouteDecision, Usage,
 };
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;

@@ -31,11 +31,13 @@ pub enum ErrorClass {
     StreamTruncated,
     /// A bug or a misassembled stack.
     GatewayInternal,
+    /// The prompt guard refused the request (a secret or PII its policy blocks).
+    GuardBlocked,
 }
 
 impl ErrorClass {
     /// Every class, in a stable order.
-    pub const ALL: [ErrorClass; 10] = [
+    pub const ALL: [ErrorClass; 11] = [
         ErrorClass::ClientError,
         ErrorClass::Auth,
         ErrorClass::RateLimited,
@@ -46,6 +48,7 @@ impl ErrorClass {
         ErrorClass::UpstreamConnect,
         ErrorClass::StreamTruncated,
         ErrorClass::GatewayInternal,
+        ErrorClass::GuardBlocked,
     ];
 
     /// The stable name used in journals, metrics and the admin API.
@@ -61,6 +64,7 @@ impl ErrorClass {
             ErrorClass::UpstreamConnect => "upstream_connect",
             ErrorClass::StreamTruncated => "stream_truncated",
             ErrorClass::GatewayInternal => "gateway_internal",
+            ErrorClass::GuardBlocked => "guard_blocked",
         }
     }
 

@@ -147,6 +147,14 @@ impl ParsedRequest {
             .get_or_init(|| Prompt::from_json(self.endpoint, self.original()))
     }
 
+    /// Reads the prompt again from the body as it stands now (after an edit
+    /// that changed its text, such as the guard's redaction), so layers
+    /// further in see the edited text.
+    pub fn refresh_prompt(&mut self) {
+        let prompt = Prompt::from_json(self.endpoint, self.json());
+        self.prompt = Arc::new(OnceLock::from(prompt));
+    }
+
     /// A mutable JSON tree; marks the request dirty.
     pub fn json_mut(&mut self) -> &mut Value {
         if self.edited.is_none() {
