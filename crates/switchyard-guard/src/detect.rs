@@ -175,7 +175,7 @@ const DETECTORS: &[Detector] = &[
     },
     Detector {
         kind: Kind::GenericSecret,
-        pattern: r#"(?i:api[_-]?key|apikey|secret|token|passwd|password|pwd|passphrase|credentials?|private[_-]?key|access[_-]?key|auth[_-]?key|bearer)[A-Za-z0-9_-]{0,20}["']?\s*(?:[:=]|=>|:=|\s(?i:is))?\s*["'`]?([A-Za-z0-9+/_=.~-]{16,})"#,
+        pattern: r#"(?i:api[_-]?key|apikey|secret|token|passwd|password|pwd|passphrase|credentials?|private[_-]?key|access[_-]?key|auth[_-]?key|bearer)[A-Za-z0-9_-]{0,20}["']?(?:\s*(?:[:=]|=>|:=)\s*|\s+(?i:is)\s+|\s+)["'`]?([A-Za-z0-9+/_=.~-]{16,})"#,
         group: 1,
         isolated: false,
         check: |s| {
@@ -257,7 +257,7 @@ fn db_password(s: &str) -> bool {
 
 /// A password after `password:`: not a placeholder or a reference, and not a plain word.
 fn password(s: &str) -> bool {
-    if v::placeholder(s) || s.contains("()") || s.starts_with(['(', '[', '#']) {
+    if v::placeholder(s) || s.contains(['(', ')', '[', ']']) || s.starts_with('#') {
         return false;
     }
     let has = |f: fn(&u8) -> bool| s.as_bytes().iter().any(f);
@@ -309,12 +309,12 @@ fn isolated(text: &str, span: &Range<usize>) -> bool {
             return false;
         }
     }
-    if let Some(&n) = b.get(span.end) {
-        if word(n) || (joins(n) && b.get(span.end + 1).is_some_and(u8::is_ascii_alphanumeric)) {
-            return false;
+    match b.get(span.end) {
+        Some(&n) => {
+            !(word(n) || (joins(n) && b.get(span.end + 1).is_some_and(u8::is_ascii_alphanumeric)))
         }
+        None => true,
     }
-    true
 }
 
 /// Every detector, compiled: a set for the one pass, and each pattern alone.

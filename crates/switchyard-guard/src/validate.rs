@@ -33,7 +33,7 @@ pub(crate) fn luhn(d: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A payment card number: a known issuer prefix, its lengths, and Luhn.
@@ -264,7 +264,7 @@ fn uuid(v: &str) -> bool {
 /// path, a version, a UUID or a placeholder.
 pub(crate) fn generic_secret(v: &str) -> bool {
     let v = v.trim_end_matches(['.', ',', ';']);
-    if v.len() < 16 || placeholder(v) || uuid(v) {
+    if v.len() < 16 || placeholder(v) || uuid(v) || v.starts_with(['.', '/', '-']) {
         return false;
     }
     let has = |f: fn(&u8) -> bool| v.as_bytes().iter().any(f);

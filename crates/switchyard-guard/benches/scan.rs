@@ -1,0 +1,65 @@
+//! The guard's cost on clean prompts (the common case) and on prompts with
+//! findings: `cargo bench -p switchyard-guard --bench scan`. Reports time per
+//! scan; divide by the size (printed) for ns per KB.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use serde_json::json;
+use switchyard_core::Endpoint;
+use switchyard_guard::{Action, Policy};
+
+/// About `kb` KB of ordinary prose and code, no secrets.
+fn clean(kb: usize) -> String {
+    const PARTS: [&str; 4] = [
+        "The borrow checker makes sure references never outlive the data they point to; \
+         lifetimes are usually inferred, and only need writing when a function returns a \
+         reference tied to one of several inputs. Version 1.2.3 shipped on 2024-03-15. ",
+        "fn main() {\n    let token = std::env::var(\"API_TOKEN\").expect(\"unset\");\n    \
+         println!(\"{}\", token.len());\n}\n",
+        "SELECT id, email, created_at FROM users WHERE created_at > '2024-01-01' ORDER BY id LIMIT 100;\n",
+        "Commit 3f786850e387550fdab836ed7e6dc881de23001b changed 12 files; colour #1e90ff, price $1,049.00.\n",
+    ];
+    let mut s = String::new();
+    let mut i = 0;
+    while s.len() < kb * 1024 {
+        s.push_str(PARTS[i % PARTS.len()]);
+        i += 1;
+    }
+    s.truncate(kb * 1024);
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let policy = Policy::new(Action::Redact);
+    let mut g = c.benchmark_group("guard_scan");
+    for kb in [1, 16, 64] {
+        let text = clean(kb);
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(BenchmarkId::new("clean_text", kb), &text, |b, t| {
+            b.iter(|| assert!(policy.scan_text(t).is_empty()))
+        });
+    }
+    let dirty = format!(
+        "{} contact jane.doe@gmail.com, key AKIAIOSFODNN7EXAMPLE, card 4111 1111 1111 1111",
+        clean(1)
+    );
+    g.throughput(Throughput::Bytes(dirty.len() as u64));
+    g.bench_function("with_findings_1kb", |b| {
+        b.iter(|| assert_eq!(policy.scan_text(&dirty).len(), 3))
+    });
+    let body = json!({"model": "m", "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": clean(4)},
+    ]});
+    g.throughput(Throughput::Bytes(body.to_string().len() as u64));
+    g.bench_function("clean_chat_body_4kb", |b| {
+        b.iter(|| assert!(policy.scan(Endpoint::ChatCompletions, &body).is_empty()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
