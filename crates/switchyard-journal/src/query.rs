@@ -87,7 +87,7 @@ const LEAN: &str = "id, ts_ms, endpoint, protocol, stream, key_id, team, source,
 
 /// Extra columns of a full record.
 const FULL: &str = "candidates, attempts, request_body, request_truncated, response_body,
-    response_truncated, answer, answer_truncated";
+    response_truncated, answer, answer_truncated, guard_findings";
 
 fn sql_err(e: rusqlite::Error) -> String {
     format!("journal query failed: {e}")
@@ -119,7 +119,7 @@ fn row_json(row: &Row<'_>, full: bool) -> rusqlite::Result<Value> {
             "stream" | "request_truncated" | "response_truncated" | "answer_truncated" => {
                 m.insert(name.clone(), json!(v.as_i64().unwrap_or(0) != 0));
             }
-            "tags" | "candidates" | "attempts" => {
+            "tags" | "candidates" | "attempts" | "guard_findings" => {
                 let parsed = v
                     .as_str()
                     .and_then(|s| serde_json::from_str(s).ok())

@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX records_project_ts ON records (project, ts_ms);
     CREATE INDEX records_source_ts ON records (source, ts_ms);
     CREATE INDEX records_model_ts ON records (model, ts_ms);",
+    // 2: the prompt guard's findings (JSON), null when there are none.
+    "ALTER TABLE records ADD COLUMN guard_findings TEXT;",
 ];
 
 /// The schema version this build writes.

@@ -47,9 +47,11 @@ const INSERT: &str = "INSERT OR REPLACE INTO records (
     status, outcome, error_type, finish_reason,
     input_tokens, output_tokens, cached_tokens, cache_write_tokens, reasoning_tokens, estimated, cost_usd,
     duration_ms, ttfb_ms, ttft_ms, overhead_us, tokens_per_second, chunks, response_bytes,
-    request_body, request_truncated, response_body, response_truncated, answer, answer_truncated
+    request_body, request_truncated, response_body, response_truncated, answer, answer_truncated,
+    guard_findings
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42)";
+    ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38, ?39, ?40, ?41, ?42,
+    ?43)";
 
 fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -109,6 +111,7 @@ pub(crate) fn insert(conn: &mut Connection, batch: &[Arc<Record>]) -> rusqlite::
                 r.response_truncated,
                 r.answer,
                 r.answer_truncated,
+                (!r.guard_findings.is_empty()).then(|| json(&r.guard_findings)),
             ])?;
         }
     }

@@ -52,6 +52,7 @@ fn record(i: u64, ts_ms: i64) -> Arc<Record> {
         response_truncated: false,
         answer: Some("hi".into()),
         answer_truncated: false,
+        guard_findings: vec![],
     })
 }
 

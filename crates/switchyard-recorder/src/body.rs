@@ -16,7 +16,7 @@ use switchyard_core::{
 use crate::OVERHEAD_HEADER;
 use crate::classify::classify;
 use crate::hooks::{OnRecord, Started};
-use crate::record::{AttemptRecord, Outcome, Record, UsageRecord};
+use crate::record::{AttemptRecord, FindingRecord, Outcome, Record, UsageRecord};
 use crate::time::{rfc3339, unix_ms};
 
 pin_project! {
@@ -254,6 +254,11 @@ impl<H: OnRecord> InFlight<H> {
     fn build(&mut self, outcome: Outcome) -> Record {
         let end = Instant::now();
         let ex = self.exchange.snapshot();
+        if let Some(redacted) = &ex.guard_request_body {
+            // The guard found secrets in the request: keep its redacted copy.
+            self.request_truncated = redacted.len() > self.capture;
+            self.request_body = keep(redacted, self.capture);
+        }
         if self.status == 0 {
             // Gone before the head: nginx's "client closed request".
             self.status = 499;
@@ -348,6 +353,7 @@ impl<H: OnRecord> InFlight<H> {
             response_truncated: self.response_truncated,
             answer: ex.output_text.as_ref().map(|t| t.to_string()),
             answer_truncated: ex.output_truncated,
+            guard_findings: ex.guard_findings.iter().map(FindingRecord::from).collect(),
         }
     }
 }

@@ -77,6 +77,7 @@ pub use hooks::{OnRecord, Started};
 pub use layer::RecorderLayer;
 pub use metrics::MetricsHook;
 pub use record::{AttemptRecord, Outcome, Record, UsageRecord, scrub_secrets};
+pub use record::FindingRecord;
 pub use service::Recorder;
 pub use time::rfc3339;
 

@@ -61,6 +61,33 @@ pub struct AttemptRecord {
     pub duration_ms: f64,
 }
 
+/// One finding of the prompt guard: what and where, never the value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingRecord {
+    /// What was found (`aws_access_key`, `email` ...).
+    pub kind: &'static str,
+    /// A JSON pointer to the string of the request body it is in.
+    pub field: String,
+    /// Its byte offset in that string.
+    pub offset: usize,
+    /// Its length in bytes.
+    pub length: usize,
+    /// What the guard did: `log`, `redact` or `block`.
+    pub action: &'static str,
+}
+
+impl From<&switchyard_core::GuardFinding> for FindingRecord {
+    fn from(f: &switchyard_core::GuardFinding) -> Self {
+        FindingRecord {
+            kind: f.kind,
+            field: f.field.to_string(),
+            offset: f.offset,
+            length: f.length,
+            action: f.action,
+        }
+    }
+}
+
 /// One exchange: who, what, where it went, how it ended, what it cost.
 ///
 /// Serialises to the JSON the journal's JSONL sink writes and the admin API
@@ -144,6 +171,10 @@ pub struct Record {
     pub answer: Option<String>,
     /// Whether `answer` was cut.
     pub answer_truncated: bool,
+    /// What the prompt guard found in the request (then `request_body` is
+    /// the guard's copy with every finding redacted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub guard_findings: Vec<FindingRecord>,
 }
 
 fn text<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
