@@ -180,10 +180,14 @@ impl Gateway {
             shared.stats.clone(),
             client.clone(),
         )?;
+        let guard = switchyard_guard::Policy::from_config(&config.guard)
+            .map(switchyard_guard::GuardLayer::new)
+            .map_err(|e| format!("[guard]: {e}"))?;
         let stack = ServiceBuilder::new()
             .layer(CatchLayer::new())
             .layer(ParseLayer::new().limit(config.body_limit_bytes))
             .layer(observe.recorder_layer())
+            .layer(guard)
             .layer(routing.classify.clone())
             .layer(RouteLayer::with_rules(routing.rules.clone()))
             .layer(observe.usage_layer())

@@ -49,6 +49,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Retries across candidates, circuit breakers, stream guard (`[failover]`).
     pub failover: switchyard_failover::FailoverPolicy,
+    /// The prompt guard: secrets and personal data in prompts (`[guard]`).
+    pub guard: switchyard_guard::GuardConfig,
     /// Request and response classifiers (`[classify]`).
     pub classify: crate::routing::config::ClassifyConfig,
     /// Routing rules, tried in order (`[[rules]]`).
@@ -79,6 +81,7 @@ impl Default for Config {
             metrics: Default::default(),
             providers: Vec::new(),
             failover: switchyard_failover::FailoverPolicy::default(),
+            guard: Default::default(),
             classify: Default::default(),
             rules: Vec::new(),
             virtual_models: BTreeMap::new(),
@@ -366,6 +369,7 @@ impl Config {
         self.failover
             .validate()
             .map_err(|e| format!("[failover]: {e}"))?;
+        switchyard_guard::Policy::from_config(&self.guard).map_err(|e| format!("[guard]: {e}"))?;
         for (i, p) in self.providers.iter().enumerate() {
             let at_ = format!("providers[{i}] (`{}`)", p.id);
             for (name, v) in [

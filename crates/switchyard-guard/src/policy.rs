@@ -1,7 +1,7 @@
 //! [`Policy`]: the scanner, the action of each kind, and the allow-list;
 //! [`Report`]: what it found in one request and what to do.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use regex::RegexSet;
 use serde_json::Value;
@@ -23,8 +23,10 @@ pub struct Policy {
 impl Policy {
     /// Every kind gets `mode` (change kinds with [`action`](Self::action)).
     pub fn new(mode: Action) -> Policy {
+        // Compiled once per process: every policy (and every reload) shares it.
+        static SCANNER: LazyLock<Arc<Scanner>> = LazyLock::new(|| Arc::new(Scanner::new()));
         Policy {
-            scanner: Arc::new(Scanner::new()),
+            scanner: SCANNER.clone(),
             actions: [mode; Kind::ALL.len()],
             allow: None,
         }
