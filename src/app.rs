@@ -65,6 +65,8 @@ struct AppState {
     probes: Vec<ProbeTarget>,
     table: Arc<RouteTable>,
     rules: Arc<Rules>,
+    classify: switchyard_classify::ClassifyLayer,
+    params: switchyard_params::ParamsLayer,
     routing_discovery: Arc<crate::routing::Discovery>,
     discoverable: Vec<OpenAi>,
     discovery_interval: Duration,
@@ -200,6 +202,8 @@ impl Gateway {
             probes,
             table,
             rules: routing.rules.clone(),
+            classify: routing.classify.clone(),
+            params: routing.params.clone(),
             routing_discovery: routing.discovery.clone(),
             discoverable,
             discovery_interval: Duration::from_secs(config.discovery_interval_secs.max(1)),
@@ -253,6 +257,19 @@ impl Gateway {
     /// The router serving the whole HTTP surface.
     pub fn router(&self) -> Router {
         self.router.clone()
+    }
+
+    /// The layers that decide where a request goes (classify, rules, params),
+    /// for the admin API's route test, which runs them without sending anything.
+    pub fn route_layers(
+        &self,
+    ) -> (
+        switchyard_classify::ClassifyLayer,
+        Arc<Rules>,
+        switchyard_params::ParamsLayer,
+    ) {
+        let s = &self.state;
+        (s.classify.clone(), s.rules.clone(), s.params.clone())
     }
 
     /// Starts the active health probes; abort the handles to stop them.

@@ -292,9 +292,26 @@ impl Config {
             Some(p) => Some(p.clone()),
             None => Some(PathBuf::from("switchyard.toml")).filter(|p| p.exists()),
         };
+        let toml = path.as_ref().map(Toml::file_exact);
+        Config::load_from(overrides, path, toml)
+    }
+
+    /// Loads `text` as if it were the content of the config file `path`, with
+    /// the same layers, interpolation and validation as [`Config::load`] (the
+    /// admin API checks an edited file this way before writing it).
+    pub fn load_str(overrides: &Overrides, path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let toml = Some(Toml::string(text));
+        Config::load_from(overrides, Some(path.to_owned()), toml).map(|(c, _)| c)
+    }
+
+    fn load_from(
+        overrides: &Overrides,
+        path: Option<PathBuf>,
+        toml: Option<figment::providers::Data<Toml>>,
+    ) -> Result<(Config, Source), ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(p) = &path {
-            figment = figment.merge(Toml::file_exact(p));
+        if let Some(toml) = toml {
+            figment = figment.merge(toml);
         }
         figment = figment.merge(Env::prefixed("SWITCHYARD_").only(ENV_KEYS));
         if let Some(l) = &overrides.listen {

@@ -27,9 +27,11 @@
 #![warn(missing_docs)]
 
 pub mod admin;
+pub mod admin_config;
 pub mod app;
 pub mod config;
 pub mod observe;
+pub mod openapi;
 pub mod reload;
 pub mod routing;
 pub mod server;

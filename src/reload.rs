@@ -122,6 +122,11 @@ impl Live {
         self.current.load_full()
     }
 
+    /// The command-line overrides (and the config file's path) every load applies.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
     /// The state that outlives reloads.
     pub fn shared(&self) -> &Shared {
         &self.shared
@@ -141,31 +146,23 @@ impl Live {
     /// and, unless `dry_run`, swaps it in. An invalid configuration is refused
     /// (the error names the problem) and the current one keeps serving.
     pub async fn reload(&self, dry_run: bool) -> Result<ReloadReport, String> {
-        let _one_at_a_time = self.reloading.lock().await;
-        let (mut config, _) = Config::load(&self.overrides).map_err(|e| e.to_string())?;
-        let old = self.current();
-        // Keys read only at start keep their running values.
-        config.workers = old.config.workers;
-        let changes = diff(&old.config, &config);
-        let gateway = Gateway::build(&config, &self.shared)?;
+        let writer = self.writer().await;
+        let (config, _) = Config::load(&self.overrides).map_err(|e| e.to_string())?;
+        let next = writer.prepare(config)?;
         if dry_run {
-            return Ok(ReloadReport {
-                applied: false,
-                version: label(&old),
-                changes,
-            });
+            return Ok(writer.report(next));
         }
-        let version = self.next_version.fetch_add(1, Ordering::Relaxed);
-        let next = Arc::new(Generation::new(version, config, gateway));
-        next.start_tasks();
-        let previous = self.current.swap(next.clone());
-        previous.stop_tasks();
-        tracing::info!(version = %label(&next), changes = ?changes, "configuration reloaded");
-        Ok(ReloadReport {
-            applied: true,
-            version: label(&next),
-            changes,
-        })
+        Ok(writer.commit(next))
+    }
+
+    /// The one writer of the configuration: reloads (SIGHUP, `POST
+    /// /admin/reload`) and the admin API's edits each hold it from reading
+    /// the configuration to the swap, so neither can lose the other's change.
+    pub async fn writer(&self) -> Writer<'_> {
+        Writer {
+            live: self,
+            _one_at_a_time: self.reloading.lock().await,
+        }
     }
 
     /// The whole HTTP surface: `POST /admin/reload`, and everything else served
@@ -174,7 +171,85 @@ impl Live {
         Router::new()
             .route("/admin/reload", post(reload_handler))
             .with_state(self.clone())
+            .merge(crate::admin_config::routes(self.clone()))
+            .merge(crate::openapi::routes())
             .fallback_service(Current(self.clone()))
+    }
+}
+
+/// Holds the configuration's write lock (see [`Live::writer`]).
+pub struct Writer<'a> {
+    live: &'a Live,
+    _one_at_a_time: tokio::sync::MutexGuard<'a, ()>,
+}
+
+/// A validated configuration and the gateway built from it, not yet serving.
+pub struct Prepared {
+    config: Config,
+    gateway: Gateway,
+    changes: Vec<String>,
+}
+
+impl Prepared {
+    /// What differs from the configuration serving now, one line per change.
+    pub fn changes(&self) -> &[String] {
+        &self.changes
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+impl Writer<'_> {
+    /// The command-line overrides (and the config file's path) every load applies.
+    pub fn overrides(&self) -> &Overrides {
+        &self.live.overrides
+    }
+
+    /// The generation serving now.
+    pub fn current(&self) -> Arc<Generation> {
+        self.live.current()
+    }
+
+    /// Builds the gateway for `config` as a start would, without serving it.
+    pub fn prepare(&self, mut config: Config) -> Result<Prepared, String> {
+        let old = self.live.current();
+        // Keys read only at start keep their running values.
+        config.workers = old.config.workers;
+        let changes = diff(&old.config, &config);
+        let gateway = Gateway::build(&config, &self.live.shared)?;
+        Ok(Prepared {
+            config,
+            gateway,
+            changes,
+        })
+    }
+
+    /// The report of a dry run: what `next` would change; nothing is swapped.
+    pub fn report(&self, next: Prepared) -> ReloadReport {
+        ReloadReport {
+            applied: false,
+            version: label(&self.live.current()),
+            changes: next.changes,
+        }
+    }
+
+    /// Swaps `next` in: new requests are served by it, requests in flight finish on the old one.
+    pub fn commit(&self, next: Prepared) -> ReloadReport {
+        let live = self.live;
+        let version = live.next_version.fetch_add(1, Ordering::Relaxed);
+        let generation = Arc::new(Generation::new(version, next.config, next.gateway));
+        generation.start_tasks();
+        let previous = live.current.swap(generation.clone());
+        previous.stop_tasks();
+        tracing::info!(version = %label(&generation), changes = ?next.changes, "configuration reloaded");
+        ReloadReport {
+            applied: true,
+            version: label(&generation),
+            changes: next.changes,
+        }
     }
 }
 

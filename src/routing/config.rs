@@ -109,10 +109,11 @@ pub struct TargetTable {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Targets {
+    /// Several targets (tried first: a one-element list would otherwise
+    /// read as a target table, whose fields serde also takes by position).
+    Many(Vec<TargetConfig>),
     /// A single target.
     One(TargetConfig),
-    /// Several targets.
-    Many(Vec<TargetConfig>),
 }
 
 impl Targets {

@@ -1,0 +1,173 @@
+//! `POST /admin/route/test`: what the serving configuration would do with a
+//! request, layer by layer, without sending it anywhere. It runs the real
+//! parse, classify and route layers and the real parameter profiles of the
+//! generation serving now, over a service that only looks.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use switchyard_core::{Endpoint, ParseLayer, RequestExt, RouteDecision};
+use switchyard_route::RouteLayer;
+use tower::{Layer, ServiceBuilder, ServiceExt};
+
+use super::ApiError;
+use crate::reload::Live;
+
+/// The sample request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sample {
+    /// `/v1/chat/completions`, `/v1/messages`, ...
+    endpoint: String,
+    /// Request headers (`x-source`, `x-project`, headers rules match ...).
+    #[serde(default)]
+    headers: Map<String, Value>,
+    /// The JSON body, as the client would send it.
+    body: Value,
+}
+
+/// What the layers saw, taken where the request would leave for the failover layer.
+struct Seen {
+    model: Option<String>,
+    stream: bool,
+    tags: Vec<String>,
+    decision: Option<RouteDecision>,
+    json: Value,
+}
+
+pub(super) async fn handler(State(live): State<Arc<Live>>, body: Bytes) -> Response {
+    match run(&live, &body).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
+    let sample: Sample = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a route test: {e}")))?;
+    let endpoint = Endpoint::from_path(&sample.endpoint).ok_or_else(|| {
+        let paths: Vec<&str> = Endpoint::ALL.iter().map(|e| e.path()).collect();
+        ApiError::invalid(format!(
+            "unknown endpoint `{}` (one of: {})",
+            sample.endpoint,
+            paths.join(", ")
+        ))
+        .field("endpoint")
+    })?;
+    let request = request(endpoint, &sample)?;
+    let generation = live.current();
+    let (classify, rules, params) = generation.gateway().route_layers();
+    let seen: Arc<Mutex<Option<Seen>>> = Arc::new(Mutex::new(None));
+    let look = {
+        let seen = seen.clone();
+        tower::service_fn(move |req: http::Request<Body>| {
+            let seen = seen.clone();
+            async move {
+                let parsed = req.parsed().ok();
+                let ctx = req.context().ok();
+                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
+                    model: parsed.and_then(|p| p.model()).map(str::to_owned),
+                    stream: parsed.is_some_and(|p| p.is_stream()),
+                    tags: ctx
+                        .map(|c| c.tags().iter().map(|t| t.to_string()).collect())
+                        .unwrap_or_default(),
+                    decision: ctx.and_then(|c| c.route().ok()).cloned(),
+                    json: parsed.map(|p| p.json().clone()).unwrap_or(Value::Null),
+                });
+                Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+            }
+        })
+    };
+    let stack = ServiceBuilder::new()
+        .layer(ParseLayer::new().limit(generation.config.body_limit_bytes))
+        .layer(classify)
+        .layer(RouteLayer::with_rules(rules))
+        .service(look);
+    let Ok(res) = stack.oneshot(request).await;
+    let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let mut out = json!({
+        "endpoint": endpoint.path(),
+        "protocol": format!("{:?}", endpoint.protocol()).to_lowercase(),
+        "version": generation.label.to_str().unwrap_or_default(),
+    });
+    let Some(seen) = seen else {
+        // A layer answered itself: the client would get this error.
+        let status = res.status();
+        let bytes = axum::body::to_bytes(Body::new(res.into_body()), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let message = error
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        out["routed"] = json!(false);
+        out["error"] = json!({
+            "layer": if status == StatusCode::NOT_FOUND { "route" } else { "parse" },
+            "status": status.as_u16(),
+            "message": message,
+            "body": error,
+        });
+        return Ok(out);
+    };
+    out["routed"] = json!(seen.decision.is_some());
+    out["parse"] = json!({"model": seen.model, "stream": seen.stream});
+    out["classify"] = json!({"tags": seen.tags});
+    let Some(decision) = seen.decision else {
+        return Ok(out);
+    };
+    let candidates: Vec<Value> = decision
+        .candidates
+        .iter()
+        .map(|c| json!({"provider": &*c.provider, "model": &*c.model, "profile": c.profile.as_deref()}))
+        .collect();
+    out["route"] = json!({
+        "requested_model": &*decision.requested_model,
+        "rule": &*decision.rule,
+        "candidates": candidates,
+    });
+    if let Some(first) = decision.candidates.first() {
+        let profiles = params.layer(()).profiles().clone();
+        let mut body = seen.json;
+        if let Some(m) = body.get_mut("model") {
+            *m = json!(&*first.model);
+        }
+        out["params"] = match profiles.apply(first, &mut body) {
+            Ok(changed) => json!({
+                "provider": &*first.provider,
+                "model": &*first.model,
+                "changed": changed,
+                "body": body,
+            }),
+            Err(e) => json!({"provider": &*first.provider, "model": &*first.model, "error": e}),
+        };
+    }
+    Ok(out)
+}
+
+fn request(endpoint: Endpoint, sample: &Sample) -> Result<http::Request<Body>, ApiError> {
+    let mut req = http::Request::post(endpoint.path())
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(sample.body.to_string()))
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    for (name, value) in &sample.headers {
+        let bad = || {
+            ApiError::invalid(format!("header `{name}` is not a valid header"))
+                .field(format!("headers.{name}"))
+        };
+        let text = match value {
+            Value::String(s) => s.clone(),
+            Value::Number(_) | Value::Bool(_) => value.to_string(),
+            _ => return Err(bad()),
+        };
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let value = HeaderValue::from_str(&text).map_err(|_| bad())?;
+        req.headers_mut().append(name, value);
+    }
+    Ok(req)
+}

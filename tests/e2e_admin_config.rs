@@ -1,0 +1,629 @@
+//! End to end: the admin API for live configuration (providers, routes,
+//! virtual models, the route test) through the real binary, its config file
+//! on disk, and fake upstreams.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers unwrap: a failure is the test failing"
+)]
+
+mod common;
+
+use common::{Gateway, client, run_binary};
+use serde_json::{Value, json};
+use switchyard_testkit::FakeUpstream;
+
+const KEY: &str = "adm-cfg-key";
+
+/// Calls the admin API with the key; returns the status and the JSON answer.
+async fn admin(gw: &Gateway, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let method = http::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = client().request(method, gw.at(path)).bearer_auth(KEY);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn chat(model: &str) -> Value {
+    json!({"model": model, "messages": [{"role": "user", "content": "hi"}]})
+}
+
+fn config(a: &FakeUpstream) -> String {
+    format!(
+        r#"# Production gateway: edited by hand and through the admin API.
+admin_key = "{KEY}"
+
+# The main upstream.
+[[providers]]
+id = "a"            # keep this comment
+kind = "openai"
+base_url = "{}"
+api_key = "sk-a-secret"
+models = ["gpt-*"]
+discover = false
+"#,
+        a.base_url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_are_added_updated_and_deleted_live_and_on_disk() {
+    let (a, b) = (FakeUpstream::start().await, FakeUpstream::start().await);
+    let gw = Gateway::start(&config(&a));
+    let (status, list) = admin(&gw, "GET", "/admin/providers", None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["providers"][0]["id"], "a");
+    assert_eq!(list["providers"][0]["api_key"], json!({"set": true}));
+    assert!(!list.to_string().contains("sk-a-secret"), "{list}");
+
+    // Add a provider and route a request to it.
+    let new = json!({
+        "id": "b", "kind": "openai", "base_url": b.base_url(), "api_key": "sk-b-secret",
+        "models": ["claude-fake-*"], "discover": false, "headers": {"x-upstream-token": "hdr-secret"},
+    });
+    let (status, added) = admin(&gw, "POST", "/admin/providers", Some(new)).await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["applied"], true);
+    assert_eq!(added["provider"]["api_key"], json!({"set": true}));
+    assert_eq!(
+        added["provider"]["headers"]["x-upstream-token"],
+        json!({"set": true})
+    );
+    let text = added.to_string();
+    assert!(
+        !text.contains("sk-b-secret") && !text.contains("hdr-secret"),
+        "{text}"
+    );
+    let res = gw
+        .post_json("/v1/chat/completions", &chat("claude-fake-1"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["x-switchyard-config-version"]
+            .to_str()
+            .unwrap(),
+        added["version"]
+    );
+    let seen = b.requests();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].header("authorization"), Some("Bearer sk-b-secret"));
+    assert_eq!(seen[0].header("x-upstream-token"), Some("hdr-secret"));
+
+    // The file changed, and kept its comments.
+    let path = gw.config_path();
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(file.starts_with("# Production gateway"), "{file}");
+    assert!(
+        file.contains(
+            "# The main upstream.\n[[providers]]\nid = \"a\"            # keep this comment"
+        ),
+        "{file}"
+    );
+    assert!(
+        file.contains("id = \"b\"") && file.contains("api_key = \"sk-b-secret\""),
+        "{file}"
+    );
+
+    // Update without the key: the key stays; the models change.
+    let put = json!({"id": "b", "kind": "openai", "base_url": b.base_url(), "models": ["other-*"],
+                     "discover": false, "headers": {"x-upstream-token": {"set": true}}});
+    let (status, updated) = admin(&gw, "PUT", "/admin/providers/b", Some(put)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["provider"]["models"], json!(["other-*"]));
+    let res = gw.post_json("/v1/chat/completions", &chat("other-1")).await;
+    assert_eq!(res.status(), 200);
+    let last = b.requests().pop().unwrap();
+    assert_eq!(last.header("authorization"), Some("Bearer sk-b-secret"));
+    assert_eq!(last.header("x-upstream-token"), Some("hdr-secret"));
+    let res = gw
+        .post_json("/v1/chat/completions", &chat("claude-fake-1"))
+        .await;
+    assert_eq!(res.status(), 404);
+    let (status, one) = admin(&gw, "GET", "/admin/providers/b", None).await;
+    assert_eq!((status, &one["base_url"]), (200, &json!(b.base_url())));
+    assert!(!one.to_string().contains("secret"), "{one}");
+    let (_, whole) = admin(&gw, "GET", "/admin/config", None).await;
+    assert_eq!(whole["persisted_to"], json!(path.display().to_string()));
+    assert_eq!(whole["config"]["admin_key"], json!({"set": true}));
+    assert!(
+        !whole.to_string().contains("secret") && !whole.to_string().contains(KEY),
+        "{whole}"
+    );
+
+    // The file is what a restart reads.
+    let (code, out, err) = run_binary(&["--check", "--config", path.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("2 provider(s)"), "{out}");
+    let restarted = Gateway::start(&std::fs::read_to_string(&path).unwrap());
+    let res = restarted
+        .post_json("/v1/chat/completions", &chat("other-2"))
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(b.requests().len(), 3);
+    drop(restarted);
+
+    // Delete.
+    let (status, _) = admin(&gw, "DELETE", "/admin/providers/b", None).await;
+    assert_eq!(status, 200);
+    let res = gw.post_json("/v1/chat/completions", &chat("other-1")).await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(admin(&gw, "GET", "/admin/providers/b", None).await.0, 404);
+    assert_eq!(
+        admin(&gw, "DELETE", "/admin/providers/b", None).await.0,
+        404
+    );
+    let file = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !file.contains("sk-b-secret") && file.contains("# keep this comment"),
+        "{file}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_changes_are_refused_with_the_field_and_change_nothing() {
+    let a = FakeUpstream::start().await;
+    let gw = Gateway::start(&config(&a));
+    let before = std::fs::read_to_string(gw.config_path()).unwrap();
+    let (_, v0) = admin(&gw, "GET", "/admin/config", None).await;
+    let provider = |id: &str, kind: &str, url: &str| json!({"id": id, "kind": kind, "base_url": url, "models": ["m-*"], "discover": false});
+    let cases = [
+        (
+            "POST",
+            "/admin/providers",
+            provider("b", "openai", "ftp://nope"),
+            422,
+            "providers[1].base_url",
+        ),
+        (
+            "POST",
+            "/admin/providers",
+            provider("b", "telepathy", "http://x"),
+            422,
+            "providers[1].kind",
+        ),
+        (
+            "POST",
+            "/admin/providers",
+            json!({"kind": "mock"}),
+            422,
+            "providers[1].id",
+        ),
+        (
+            "POST",
+            "/admin/providers",
+            json!({"id": "b", "kind": "mock", "colour": 1}),
+            422,
+            "providers[1].colour",
+        ),
+        (
+            "POST",
+            "/admin/providers",
+            provider("a", "openai", "http://x"),
+            409,
+            "id",
+        ),
+        (
+            "PUT",
+            "/admin/providers/zzz",
+            provider("zzz", "openai", "http://x"),
+            404,
+            "",
+        ),
+        (
+            "PUT",
+            "/admin/providers/a",
+            provider("a2", "openai", "http://x"),
+            422,
+            "providers[0].id",
+        ),
+        (
+            "POST",
+            "/admin/routes",
+            json!({"name": "r", "model": "x", "to": "nope/m"}),
+            422,
+            "rules[0].to",
+        ),
+        (
+            "POST",
+            "/admin/routes",
+            json!({"name": "r", "model": "x"}),
+            422,
+            "rules[0].to",
+        ),
+        (
+            "POST",
+            "/admin/routes",
+            json!({"model": "x", "to": "a/m"}),
+            422,
+            "rules[0].name",
+        ),
+        (
+            "POST",
+            "/admin/models",
+            json!({"name": "v", "targets": ["ghost/m"]}),
+            422,
+            "virtual_models.v.targets",
+        ),
+        (
+            "POST",
+            "/admin/models",
+            json!({"name": "v", "targets": ["a/m"], "strategy": "psychic"}),
+            422,
+            "virtual_models.v.strategy",
+        ),
+        ("DELETE", "/admin/models/none", json!({}), 404, ""),
+    ];
+    for (method, path, body, status, field) in cases {
+        let (got, v) = admin(&gw, method, path, Some(body.clone())).await;
+        assert_eq!(got, status, "{method} {path} {body}: {v}");
+        if !field.is_empty() {
+            assert_eq!(v["error"]["field"], field, "{method} {path} {body}: {v}");
+        }
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+    // A cycle of virtual models.
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/models",
+        Some(json!({"name": "va", "targets": ["a/gpt-1"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/models",
+        Some(json!({"name": "vb", "targets": ["va"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let (s, v) = admin(
+        &gw,
+        "PUT",
+        "/admin/models/va",
+        Some(json!({"targets": ["vb"]})),
+    )
+    .await;
+    assert_eq!(s, 422, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("cycle"),
+        "{v}"
+    );
+    assert_eq!(v["error"]["field"], "virtual_models.va.targets", "{v}");
+    // Deleting a provider a rule names is refused too.
+    let (s, v) = admin(&gw, "DELETE", "/admin/providers/a", None).await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(v["error"]["field"], "virtual_models.va.targets", "{v}");
+    for (s, v) in [
+        admin(&gw, "DELETE", "/admin/models/vb", None).await,
+        admin(&gw, "DELETE", "/admin/models/va", None).await,
+    ] {
+        assert_eq!(s, 200, "{v}");
+    }
+    // Refusals left the file and the serving configuration as they were
+    // (the two models came and went through the API).
+    assert_eq!(
+        std::fs::read_to_string(gw.config_path())
+            .unwrap()
+            .trim_end(),
+        before.trim_end()
+    );
+    let (_, v1) = admin(&gw, "GET", "/admin/providers", None).await;
+    assert_eq!(v1["providers"].as_array().unwrap().len(), 1);
+    assert_ne!(
+        v0["version"], v1["version"],
+        "the model changes were applied"
+    );
+    // Bad requests, and no key.
+    let res = client()
+        .post(gw.at("/admin/providers"))
+        .bearer_auth(KEY)
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let res = client()
+        .post(gw.at("/admin/providers"))
+        .json(&provider("c", "openai", "http://x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(admin(&gw, "GET", "/admin/providers/c", None).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_changes_nothing() {
+    let (a, b) = (FakeUpstream::start().await, FakeUpstream::start().await);
+    let gw = Gateway::start(&config(&a));
+    let before = std::fs::read_to_string(gw.config_path()).unwrap();
+    let (_, v0) = admin(&gw, "GET", "/admin/config", None).await;
+    let new = json!({"id": "b", "kind": "openai", "base_url": b.base_url(), "models": ["dry-*"], "discover": false});
+    let (s, v) = admin(&gw, "POST", "/admin/providers?dry_run=true", Some(new)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["applied"].clone(), v["dry_run"].clone()),
+        (json!(false), json!(true))
+    );
+    assert_eq!(
+        v["provider"]["models"],
+        json!(["dry-*"]),
+        "the answer shows the result"
+    );
+    assert!(
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "providers.b: added"),
+        "{v}"
+    );
+    let (s, v) = admin(&gw, "DELETE", "/admin/providers/a?dry_run=true", None).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/routes?dry_run=true",
+        Some(json!({"name": "r", "to": "a/gpt-9"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = admin(
+        &gw,
+        "POST",
+        "/admin/providers?dry_run=true",
+        Some(json!({"id": "x", "kind": "openai"})),
+    )
+    .await;
+    assert_eq!(s, 422, "a dry run validates");
+    assert_eq!(std::fs::read_to_string(gw.config_path()).unwrap(), before);
+    let (_, v1) = admin(&gw, "GET", "/admin/config", None).await;
+    assert_eq!(v0, v1);
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat("dry-1"))
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat("gpt-1"))
+            .await
+            .status(),
+        200
+    );
+    assert!(b.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_are_placed_and_the_route_test_matches_real_routing() {
+    let (a, b) = (FakeUpstream::start().await, FakeUpstream::start().await);
+    let gw = Gateway::start(&format!(
+        r#"admin_key = "{KEY}"
+[[providers]]
+id = "up1"
+kind = "openai"
+base_url = "{}"
+models = ["gpt-*"]
+discover = false
+
+[[providers]]
+id = "up2"
+kind = "openai"
+base_url = "{}"
+models = ["big-*"]
+discover = false
+
+[profiles.short]
+max = {{ max_tokens = 10 }}
+
+# Cheap traffic.
+[[rules]]
+name = "cheap"
+model_prefix = "x-"
+to = "up1/small"
+"#,
+        a.base_url(),
+        b.base_url()
+    ));
+    let rule = json!({"name": "code", "model_prefix": "x-", "tags": ["code"], "to": "up2/big-1"});
+    let (s, v) = admin(&gw, "POST", "/admin/routes?position=0", Some(rule)).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, list) = admin(&gw, "GET", "/admin/routes", None).await;
+    let names: Vec<&str> = list["routes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["code", "cheap"]);
+    assert_eq!(list["routes"][0]["position"], 0);
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/models",
+        Some(json!({"name": "fast", "targets": ["up1/gpt-fast"], "profile": "short"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(
+        admin(&gw, "GET", "/admin/models/fast", None).await.1["targets"],
+        json!(["up1/gpt-fast"])
+    );
+
+    let code = json!({"model": "x-1", "messages": [{"role": "user", "content": "Fix:\n```rust\nfn main() {}\n```"}]});
+    let cases = [
+        (code, "code", "up2", "big-1"),
+        (chat("x-1"), "cheap", "up1", "small"),
+    ];
+    for (body, rule, provider, model) in cases {
+        let test =
+            json!({"endpoint": "/v1/chat/completions", "headers": {"x-source": "t"}, "body": body});
+        let (s, v) = admin(&gw, "POST", "/admin/route/test", Some(test)).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["routed"], true, "{v}");
+        assert_eq!(v["parse"]["model"], "x-1");
+        assert_eq!(v["route"]["rule"], format!("rule:{rule}"), "{v}");
+        assert_eq!(v["route"]["candidates"][0]["provider"], provider, "{v}");
+        assert_eq!(v["route"]["candidates"][0]["model"], model, "{v}");
+        if rule == "code" {
+            assert!(
+                v["classify"]["tags"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("code")),
+                "{v}"
+            );
+        }
+        let res = gw.post_json("/v1/chat/completions", &body).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(
+            res.headers()["x-switchyard-route"].to_str().unwrap(),
+            v["route"]["rule"]
+        );
+        let up = if provider == "up1" { &a } else { &b };
+        let sent: Value = serde_json::from_slice(&up.requests().pop().unwrap().body).unwrap();
+        assert_eq!(sent["model"], model);
+    }
+    // Params of the first candidate, as the real request then gets them.
+    let body = json!({"model": "fast", "max_tokens": 500, "stream": true, "messages": [{"role": "user", "content": "hi"}]});
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/route/test",
+        Some(json!({"endpoint": "/v1/chat/completions", "body": body})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["parse"]["stream"], true);
+    assert_eq!(v["route"]["rule"], "virtual:fast");
+    assert_eq!(v["route"]["candidates"][0]["profile"], "short", "{v}");
+    assert_eq!(v["params"]["changed"], json!(["max_tokens"]), "{v}");
+    assert_eq!(v["params"]["body"]["max_tokens"], 10, "{v}");
+    let res = gw.post_json("/v1/chat/completions", &body).await;
+    assert_eq!(res.status(), 200);
+    let _ = res.text().await;
+    let sent: Value = serde_json::from_slice(&a.requests().pop().unwrap().body).unwrap();
+    assert_eq!(sent["max_tokens"], 10);
+    // An unknown model: the same 404 message the client gets.
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/route/test",
+        Some(json!({"endpoint": "/v1/chat/completions", "body": chat("nobody-1")})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["routed"], false);
+    assert_eq!(v["error"]["status"], 404, "{v}");
+    let res = gw
+        .post_json("/v1/chat/completions", &chat("nobody-1"))
+        .await;
+    assert_eq!(res.status(), 404);
+    let real: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["message"], real["error"]["message"]);
+    // Bad tests.
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/route/test",
+        Some(json!({"endpoint": "/v1/nope", "body": {}})),
+    )
+    .await;
+    assert_eq!((s, v["error"]["field"].clone()), (422, json!("endpoint")));
+    assert_eq!(
+        admin(&gw, "POST", "/admin/route/test", Some(json!({"body": {}})))
+            .await
+            .0,
+        400
+    );
+    // Move a rule; rename it; delete it.
+    let (s, v) = admin(
+        &gw,
+        "PUT",
+        "/admin/routes/code?position=1",
+        Some(json!({"name": "code", "model_prefix": "x-", "tags": ["code"], "to": "up2/big-2"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let (_, list) = admin(&gw, "GET", "/admin/routes", None).await;
+    assert_eq!(list["routes"][1]["name"], "code");
+    assert_eq!(list["routes"][1]["to"], "up2/big-2");
+    let file = std::fs::read_to_string(gw.config_path()).unwrap();
+    assert!(
+        file.find("name = \"cheap\"").unwrap() < file.find("name = \"code\"").unwrap(),
+        "{file}"
+    );
+    assert!(
+        file.contains("# Cheap traffic.\n[[rules]]\nname = \"cheap\""),
+        "{file}"
+    );
+    assert_eq!(
+        admin(
+            &gw,
+            "PUT",
+            "/admin/routes/code",
+            Some(json!({"name": "cheap", "to": "up1/x"}))
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        admin(&gw, "DELETE", "/admin/routes/code", None).await.0,
+        200
+    );
+    assert_eq!(admin(&gw, "GET", "/admin/routes/code", None).await.0, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_and_sighup_lose_nothing() {
+    let a = FakeUpstream::start().await;
+    let gw = Gateway::start(&config(&a));
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let body = json!({"id": format!("m{i}"), "kind": "mock", "models": [format!("par{i}-*")]});
+        let (url, method) = (gw.at("/admin/providers"), reqwest::Method::POST);
+        tasks.push(tokio::spawn(async move {
+            client()
+                .request(method, url)
+                .bearer_auth(KEY)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+        if i % 2 == 0 {
+            gw.signal("HUP");
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    gw.signal("HUP");
+    let (_, list) = admin(&gw, "GET", "/admin/providers", None).await;
+    assert_eq!(list["providers"].as_array().unwrap().len(), 9, "{list}");
+    let file = std::fs::read_to_string(gw.config_path()).unwrap();
+    for i in 0..8 {
+        assert!(file.contains(&format!("id = \"m{i}\"")), "{file}");
+        let res = gw
+            .post_json("/v1/chat/completions", &chat(&format!("par{i}-x")))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+}
