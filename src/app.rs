@@ -36,6 +36,8 @@ pub struct Shared {
     pub directory: ModelDirectory,
     /// Journal, metrics exporter, live feed, pricing.
     pub observe: Arc<crate::observe::Observe>,
+    /// Keys created through the admin API (`[auth] store`).
+    pub keys: switchyard_auth::KeyStore,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
             stats: TargetStats::new(),
             directory: ModelDirectory::new(),
             observe: Arc::new(crate::observe::Observe::new(config)?),
+            keys: config.auth.open_store()?,
         })
     }
 }
@@ -182,6 +185,7 @@ impl Gateway {
             shared.stats.clone(),
             client.clone(),
         )?;
+        let auth = config.auth.layer(&shared.keys)?;
         let guard = switchyard_guard::Policy::from_config(&config.guard)
             .map(switchyard_guard::GuardLayer::new)
             .map_err(|e| format!("[guard]: {e}"))?;
@@ -189,6 +193,7 @@ impl Gateway {
             .layer(CatchLayer::new())
             .layer(ParseLayer::new().limit(config.body_limit_bytes))
             .layer(observe.recorder_layer())
+            .layer(auth.clone())
             .layer(guard)
             .layer(routing.classify.clone())
             .layer(RouteLayer::with_rules(routing.rules.clone()))
@@ -230,7 +235,7 @@ impl Gateway {
             router = router.route_service(e.path(), stack.clone());
         }
         let router = router
-            .route("/v1/models", get(list_models))
+            .route("/v1/models", get(list_models).route_layer(auth.clone()))
             .route("/health", get(health))
             .fallback(not_found)
             .with_state(state.clone())
@@ -238,6 +243,11 @@ impl Gateway {
                 observe.clone(),
                 config.admin_key.as_ref().map(|k| k.expose()),
                 config.metrics.listen.is_none(),
+            ))
+            .merge(crate::admin_keys::routes(
+                auth,
+                shared.keys.clone(),
+                config.admin_key.as_ref().map(|k| k.expose()),
             ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 panic_response,

@@ -39,6 +39,8 @@ pub struct Config {
     pub workers: usize,
     /// The admin API's key (`Authorization: Bearer`); unset: the admin API answers loopback clients only.
     pub admin_key: Option<Secret>,
+    /// Client authentication: open, one gateway key, or virtual keys (`[auth]`).
+    pub auth: crate::access::AuthConfig,
     /// The journal of every exchange (`[journal]`).
     pub journal: switchyard_journal::JournalConfig,
     /// Pricing and token estimates (`[usage]`).
@@ -76,6 +78,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             workers: 0,
             admin_key: None,
+            auth: Default::default(),
             journal: Default::default(),
             usage: Default::default(),
             metrics: Default::default(),
@@ -470,6 +473,7 @@ impl Config {
             }
         }
         crate::routing::validate(self)?;
+        self.auth.validate()?;
         Ok(())
     }
 }

@@ -26,8 +26,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod admin;
 pub mod admin_config;
+pub mod admin_keys;
 pub mod app;
 pub mod config;
 pub mod observe;
@@ -37,6 +39,7 @@ pub mod routing;
 pub mod server;
 pub mod upstreams;
 
+pub use switchyard_auth as auth;
 pub use switchyard_classify as classify;
 pub use switchyard_core as core;
 pub use switchyard_params as params;

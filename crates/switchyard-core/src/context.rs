@@ -468,7 +468,11 @@ impl RequestContext {
 
     /// Sets the caller (auth layer).
     pub fn set_identity(&mut self, identity: Identity) {
-        let identity = Arc::new(identity);
+        self.set_shared_identity(Arc::new(identity));
+    }
+
+    /// Sets the caller from a shared identity, without copying it (auth layer).
+    pub fn set_shared_identity(&mut self, identity: Arc<Identity>) {
         self.exchange.lock().identity = Some(identity.clone());
         self.identity = Some(identity);
     }

@@ -149,7 +149,8 @@ impl Anthropic {
                 }
             };
         let client = req.headers();
-        let key = match &inner.key {
+        let team = request::caller_key(req, &inner.common.id, "");
+        let key = match team.as_ref().or(inner.key.as_ref()) {
             Some(k) => Some(k.clone()),
             None => client.get("x-api-key").cloned().or_else(|| {
                 let bearer = client

@@ -223,8 +223,12 @@ impl OpenAi {
             return Ok(Prepared::Answer(res));
         }
         let has_body = endpoint.has_body();
-        let headers =
-            forward::upstream_headers(req.headers(), inner.auth()?, &inner.headers, has_body);
+        let team = request::caller_key(req, &inner.id, "Bearer ");
+        let auth = match &team {
+            Some(key) => Some(key),
+            None => inner.auth()?,
+        };
+        let headers = forward::upstream_headers(req.headers(), auth, &inner.headers, has_body);
         let mut builder = inner
             .client
             .request(endpoint.method(), inner.url(endpoint))

@@ -1,6 +1,6 @@
 //! What every provider reads from a request, and the answer to an endpoint it does not serve.
 
-use http::{Request, Response, StatusCode};
+use http::{HeaderValue, Request, Response, StatusCode};
 use switchyard_core::{
     Body, Candidate, Endpoint, Error, ErrorType, ParsedRequest, Rejection, RequestExt,
 };
@@ -10,6 +10,15 @@ pub(crate) fn target<B>(req: &Request<B>) -> Result<(&ParsedRequest, &Candidate)
     let parsed = req.parsed()?;
     let candidate = req.context()?.target()?;
     Ok((parsed, candidate))
+}
+
+/// The caller's own key for provider `id` (`Identity::provider_keys`, a
+/// team's credentials), as a sensitive header value with `prefix` before it.
+pub(crate) fn caller_key<B>(req: &Request<B>, id: &str, prefix: &str) -> Option<HeaderValue> {
+    let key = req.context().ok()?.identity()?.provider_keys.get(id)?;
+    let mut value = HeaderValue::try_from(format!("{prefix}{key}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 /// A 404 in the client's protocol: `endpoint` is not served by provider `id`.

@@ -304,11 +304,10 @@ impl<H: OnRecord> InFlight<H> {
             key_id: identity.and_then(|i| i.key_id.clone()),
             team: identity.and_then(|i| i.team.clone()),
             source: self.attribution.source.take(),
-            project: self
-                .attribution
-                .project
-                .take()
-                .or_else(|| identity.and_then(|i| i.project.clone())),
+            // A key's project wins over the client's `x-project`.
+            project: identity
+                .and_then(|i| i.project.clone())
+                .or_else(|| self.attribution.project.take()),
             tags: ex.tags.iter().map(|t| t.to_string()).collect(),
             route: ex.route.as_ref().map(|r| r.rule.to_string()),
             requested_model: self.requested_model.take(),

@@ -113,7 +113,7 @@ pub struct Record {
     pub team: Option<String>,
     /// `x-source`.
     pub source: Option<String>,
-    /// `x-project`, else the key's project.
+    /// The key's project, else `x-project`.
     pub project: Option<String>,
     /// Tags the classifiers gave the request.
     pub tags: Vec<String>,

@@ -112,6 +112,10 @@ impl Dialect for AzureDialect {
         })
     }
 
+    fn caller_key_header(&self) -> Option<(HeaderName, &'static str)> {
+        Some((HeaderName::from_static("api-key"), ""))
+    }
+
     fn auth(&self, client: &HeaderMap) -> AuthFuture {
         let h = match (&self.key, client.get("api-key"), client.get(AUTHORIZATION)) {
             (Some(k), _, _) => vec![(HeaderName::from_static("api-key"), k.clone())],

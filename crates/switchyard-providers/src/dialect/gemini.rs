@@ -116,6 +116,10 @@ impl Dialect for GeminiDialect {
         Some(gemini_url(&self.base_url, model, call.stream))
     }
 
+    fn caller_key_header(&self) -> Option<(HeaderName, &'static str)> {
+        Some((HeaderName::from_static("x-goog-api-key"), ""))
+    }
+
     fn auth(&self, client: &HeaderMap) -> AuthFuture {
         key_or_client(&self.id, &self.key, client, "x-goog-api-key")
     }

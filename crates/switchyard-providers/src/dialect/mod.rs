@@ -58,6 +58,12 @@ pub trait Dialect: Send + Sync + 'static {
     fn url(&self, call: &Call<'_>) -> Option<String>;
     /// The auth headers for a call; `client` holds the client's own headers.
     fn auth(&self, client: &HeaderMap) -> AuthFuture;
+    /// The header carrying a caller's own key for this provider (a team's
+    /// credentials), and the prefix of its value; `None`: the dialect
+    /// authenticates otherwise and ignores such keys.
+    fn caller_key_header(&self) -> Option<(HeaderName, &'static str)> {
+        Some((http::header::AUTHORIZATION, "Bearer "))
+    }
     /// Last edits of a translated or forwarded body.
     fn adjust(&self, _body: &mut Value, _call: &Call<'_>) {}
     /// The body of a Gemini `countTokens` call (AI Studio's form by default:
@@ -249,7 +255,16 @@ impl<D: Dialect, B> Service<Request<B>> for Native<D> {
             Ok(Err(res)) => return ready(Ok(res)),
             Err(e) => return ready(Err(e)),
         };
-        let auth = self.inner.dialect.auth(req.headers());
+        let id = &self.inner.common.id;
+        let team = self
+            .inner
+            .dialect
+            .caller_key_header()
+            .and_then(|(name, prefix)| Some((name, request::caller_key(&req, id, prefix)?)));
+        let auth = match team {
+            Some(header) => Box::pin(std::future::ready(Ok(vec![header]))),
+            None => self.inner.dialect.auth(req.headers()),
+        };
         let common = self.inner.common.clone();
         Box::pin(async move {
             for (k, v) in auth.await? {

@@ -140,6 +140,11 @@ impl Dialect for VertexDialect {
         }
     }
 
+    fn caller_key_header(&self) -> Option<(HeaderName, &'static str)> {
+        // Vertex authenticates with Google credentials, not a static key.
+        None
+    }
+
     fn auth(&self, _client: &HeaderMap) -> AuthFuture {
         let adc = self.adc.clone();
         Box::pin(async move {
