@@ -276,6 +276,7 @@ async fn stats(
         "by_source": s.by_source,
         "by_project": s.by_project,
         "by_key": s.by_key,
+        "by_team": s.by_team,
         "journal": {
             "written": journal.written(),
             "dropped": journal.dropped(),

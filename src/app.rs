@@ -244,6 +244,7 @@ impl Gateway {
                 config.admin_key.as_ref().map(|k| k.expose()),
                 config.metrics.listen.is_none(),
             ))
+            .merge(crate::console::routes())
             .merge(crate::admin_keys::routes(
                 auth,
                 shared.keys.clone(),
