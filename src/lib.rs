@@ -32,12 +32,12 @@ pub mod admin_config;
 pub mod admin_keys;
 pub mod app;
 pub mod config;
-pub mod console;
 pub mod observe;
 pub mod openapi;
 pub mod reload;
 pub mod routing;
 pub mod server;
+pub mod tui;
 pub mod upstreams;
 
 pub use switchyard_auth as auth;

@@ -14,8 +14,11 @@ use switchyard::reload::Live;
 
 /// Switchyard: an LLM gateway. Point OpenAI or Anthropic clients at it.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// Without a subcommand, run the gateway.
+    #[command(subcommand)]
+    command: Option<switchyard::tui::Command>,
     /// TOML config file (default: `switchyard.toml` if present, else providers from env).
     #[arg(long, short)]
     config: Option<PathBuf>,
@@ -41,6 +44,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return switchyard::tui::run(command);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

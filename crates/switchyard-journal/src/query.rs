@@ -58,6 +58,8 @@ pub struct Stats {
     pub by_project: Vec<Value>,
     /// Per key id.
     pub by_key: Vec<Value>,
+    /// Per team (of the caller's key).
+    pub by_team: Vec<Value>,
 }
 
 /// A project seen recently.
@@ -352,6 +354,7 @@ fn stats(conn: &Connection, since: i64, until: i64) -> Result<Stats, String> {
         by_source: group("source")?,
         by_project: group("project")?,
         by_key: group("key_id")?,
+        by_team: group("team")?,
     })
 }
 

@@ -1,0 +1,406 @@
+//! What `switchyard top` shows, and how keys and gateway messages change it.
+//! No I/O here: the loop in `mod.rs` feeds [`Msg`]s in and carries out the
+//! [`Action`]s that come back.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use serde_json::Value;
+
+use crate::tui::event::Finished;
+
+/// Requests kept in the feed.
+const FEED_CAP: usize = 1000;
+/// Latencies kept per group for the median.
+const LATENCY_CAP: usize = 1024;
+
+/// The panes Tab cycles through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    /// The live request feed.
+    Feed,
+    /// Stats by provider and tag, and health.
+    Stats,
+    /// The chat box.
+    Chat,
+}
+
+/// The state of the feed connection, for the status bar.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Conn {
+    /// Connecting for the first time.
+    Connecting,
+    /// Receiving events.
+    Connected,
+    /// Lost or refused; the next try is in `retry_in_secs`.
+    Retrying {
+        /// Why.
+        error: String,
+        /// Seconds until the next try.
+        retry_in_secs: f64,
+        /// Tries so far.
+        attempt: u32,
+    },
+}
+
+/// What the loop tells the state.
+#[derive(Debug)]
+pub enum Msg {
+    /// The feed connection changed.
+    Conn(Conn),
+    /// A request finished.
+    Finished(Box<Finished>),
+    /// The feed missed events (the reader fell behind).
+    Lagged(u64),
+    /// `/health`, or why it failed.
+    Health(Result<Value, String>),
+    /// The first model of `/v1/models`, or why there is none.
+    Model(Result<String, String>),
+    /// A piece of the chat answer.
+    ChatDelta(String),
+    /// The chat answer ended, with where it was routed.
+    ChatDone(Option<String>),
+    /// The chat request failed.
+    ChatFailed(String),
+    /// A key was pressed.
+    Key(KeyEvent),
+}
+
+/// What the state asks the loop to do.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this prompt to this model.
+    Send {
+        /// The model.
+        model: String,
+        /// The prompt.
+        prompt: String,
+    },
+}
+
+/// Running figures of one provider or tag.
+#[derive(Clone, Debug, Default)]
+pub struct Agg {
+    /// Requests seen.
+    pub requests: u64,
+    /// Of which errors.
+    pub errors: u64,
+    /// Input and output tokens.
+    pub tokens: u64,
+    /// Cost in USD.
+    pub cost: f64,
+    latencies: VecDeque<f64>,
+}
+
+impl Agg {
+    fn add(&mut self, f: &Finished) {
+        self.requests += 1;
+        self.errors += u64::from(f.is_error());
+        let (i, o) = f.tokens();
+        self.tokens += i + o;
+        self.cost += f.cost_usd.unwrap_or(0.0);
+        if self.latencies.len() == LATENCY_CAP {
+            self.latencies.pop_front();
+        }
+        self.latencies.push_back(f.duration_ms);
+    }
+
+    /// The median latency of the last requests, in ms.
+    pub fn p50(&self) -> Option<f64> {
+        let mut v: Vec<f64> = self.latencies.iter().copied().collect();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        Some(v[(v.len() - 1) / 2])
+    }
+}
+
+/// The chat box.
+#[derive(Clone, Debug, Default)]
+pub struct Chat {
+    /// The model prompts go to (`--model`, else the first of `/v1/models`).
+    pub model: Option<String>,
+    /// Why there is no model, if so.
+    pub model_error: Option<String>,
+    /// The prompt being typed.
+    pub input: String,
+    /// The last prompt sent.
+    pub prompt: String,
+    /// Its answer so far.
+    pub answer: String,
+    /// Whether the answer is still streaming.
+    pub sending: bool,
+    /// Where the answer came from, or why it failed.
+    pub status: Option<String>,
+}
+
+/// Everything `switchyard top` shows.
+#[derive(Debug)]
+pub struct App {
+    /// The gateway's URL.
+    pub url: String,
+    /// The feed connection.
+    pub conn: Conn,
+    /// Finished requests, newest first.
+    pub feed: VecDeque<Finished>,
+    /// All requests seen since start.
+    pub total: Agg,
+    /// By provider.
+    pub by_provider: BTreeMap<String, Agg>,
+    /// By tag (`-` for untagged requests).
+    pub by_tag: BTreeMap<String, Agg>,
+    /// The last `/health` answer.
+    pub health: Option<Value>,
+    /// Why the last `/health` failed.
+    pub health_error: Option<String>,
+    /// Events the feed missed.
+    pub lagged: u64,
+    /// The focused pane.
+    pub focus: Pane,
+    /// The feed filter (lower case).
+    pub filter: String,
+    /// Whether `/` is being typed into.
+    pub editing_filter: bool,
+    /// The chat box.
+    pub chat: Chat,
+    /// Set when the user asked to quit.
+    pub quit: bool,
+}
+
+impl App {
+    /// A fresh view of the gateway at `url`.
+    pub fn new(url: &str) -> App {
+        App {
+            url: url.to_owned(),
+            conn: Conn::Connecting,
+            feed: VecDeque::new(),
+            total: Agg::default(),
+            by_provider: BTreeMap::new(),
+            by_tag: BTreeMap::new(),
+            health: None,
+            health_error: None,
+            lagged: 0,
+            focus: Pane::Feed,
+            filter: String::new(),
+            editing_filter: false,
+            chat: Chat::default(),
+            quit: false,
+        }
+    }
+
+    /// Applies one message; returns what the loop must do.
+    pub fn apply(&mut self, msg: Msg) -> Option<Action> {
+        match msg {
+            Msg::Conn(c) => self.conn = c,
+            Msg::Finished(f) => self.record(*f),
+            Msg::Lagged(n) => self.lagged += n,
+            Msg::Health(Ok(v)) => {
+                self.health = Some(v);
+                self.health_error = None;
+            }
+            Msg::Health(Err(e)) => {
+                self.health = None;
+                self.health_error = Some(e);
+            }
+            Msg::Model(Ok(m)) => {
+                self.chat.model = Some(m);
+                self.chat.model_error = None;
+            }
+            Msg::Model(Err(e)) => self.chat.model_error = Some(e),
+            Msg::ChatDelta(d) => self.chat.answer.push_str(&d),
+            Msg::ChatDone(routed) => {
+                self.chat.sending = false;
+                self.chat.status = Some(match routed {
+                    Some(r) => format!("answered by {r}"),
+                    None => "done".into(),
+                });
+            }
+            Msg::ChatFailed(e) => {
+                self.chat.sending = false;
+                self.chat.status = Some(format!("failed: {e}"));
+            }
+            Msg::Key(k) => return self.key(k),
+        }
+        None
+    }
+
+    fn record(&mut self, f: Finished) {
+        self.total.add(&f);
+        let provider = f.provider.clone().unwrap_or_else(|| "-".into());
+        self.by_provider.entry(provider).or_default().add(&f);
+        if f.tags.is_empty() {
+            self.by_tag.entry("-".into()).or_default().add(&f);
+        }
+        for t in &f.tags {
+            self.by_tag.entry(t.clone()).or_default().add(&f);
+        }
+        if self.feed.len() == FEED_CAP {
+            self.feed.pop_back();
+        }
+        self.feed.push_front(f);
+    }
+
+    /// The feed rows the filter lets through, newest first.
+    pub fn visible(&self) -> impl Iterator<Item = &Finished> {
+        self.feed.iter().filter(|f| f.matches(&self.filter))
+    }
+
+    fn key(&mut self, k: KeyEvent) -> Option<Action> {
+        if k.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(k.code, KeyCode::Char('c') | KeyCode::Char('d')) {
+            self.quit = true;
+            return None;
+        }
+        if self.editing_filter {
+            match k.code {
+                KeyCode::Enter => self.editing_filter = false,
+                KeyCode::Esc => {
+                    self.editing_filter = false;
+                    self.filter.clear();
+                }
+                KeyCode::Backspace => {
+                    self.filter.pop();
+                }
+                KeyCode::Char(c) if !ctrl => self.filter.extend(c.to_lowercase()),
+                _ => {}
+            }
+            return None;
+        }
+        match (self.focus, k.code) {
+            (_, KeyCode::Tab) => self.focus = next(self.focus),
+            (_, KeyCode::BackTab) => self.focus = next(next(self.focus)),
+            (Pane::Chat, KeyCode::Esc) => self.focus = Pane::Feed,
+            (Pane::Chat, KeyCode::Enter) => return self.send(),
+            (Pane::Chat, KeyCode::Backspace) => {
+                self.chat.input.pop();
+            }
+            (Pane::Chat, KeyCode::Char(c)) if !ctrl => self.chat.input.push(c),
+            (_, KeyCode::Char('q')) => self.quit = true,
+            (_, KeyCode::Esc) => self.filter.clear(),
+            (_, KeyCode::Char('/')) => {
+                self.focus = Pane::Feed;
+                self.editing_filter = true;
+                self.filter.clear();
+            }
+            (_, KeyCode::Char('c')) => self.focus = Pane::Chat,
+            _ => {}
+        }
+        None
+    }
+
+    fn send(&mut self) -> Option<Action> {
+        let prompt = self.chat.input.trim().to_owned();
+        if prompt.is_empty() || self.chat.sending {
+            return None;
+        }
+        let Some(model) = self.chat.model.clone() else {
+            self.chat.status = Some("no model to send to (pass --model)".into());
+            return None;
+        };
+        self.chat.input.clear();
+        self.chat.prompt = prompt.clone();
+        self.chat.answer.clear();
+        self.chat.sending = true;
+        self.chat.status = Some(format!("sending to {model} ..."));
+        Some(Action::Send { model, prompt })
+    }
+}
+
+fn next(p: Pane) -> Pane {
+    match p {
+        Pane::Feed => Pane::Stats,
+        Pane::Stats => Pane::Chat,
+        Pane::Chat => Pane::Feed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            assert_eq!(app.apply(key(KeyCode::Char(c))), None);
+        }
+    }
+
+    fn finished(provider: &str, tags: &[&str], status: u16, ms: f64) -> Msg {
+        Msg::Finished(Box::new(Finished {
+            id: format!("req_{ms}"),
+            provider: Some(provider.into()),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            status,
+            outcome: "completed".into(),
+            duration_ms: ms,
+            cost_usd: Some(0.5),
+            ..Finished::default()
+        }))
+    }
+
+    #[test]
+    fn stats_by_provider_and_tag() {
+        let mut app = App::new("http://x");
+        app.apply(finished("a", &["code"], 200, 10.0));
+        app.apply(finished("a", &[], 500, 30.0));
+        app.apply(finished("b", &["code", "long"], 200, 20.0));
+        let a = &app.by_provider["a"];
+        assert_eq!((a.requests, a.errors, a.p50()), (2, 1, Some(10.0)));
+        assert_eq!(app.by_tag["code"].requests, 2);
+        assert_eq!(app.by_tag["-"].errors, 1);
+        assert_eq!(app.total.p50(), Some(20.0));
+        assert!((app.total.cost - 1.5).abs() < 1e-9);
+        assert_eq!(app.feed[0].provider.as_deref(), Some("b"), "newest first");
+    }
+
+    #[test]
+    fn keys_filter_switch_panes_send_and_quit() {
+        let mut app = App::new("http://x");
+        app.apply(finished("alpha", &[], 200, 1.0));
+        app.apply(finished("beta", &[], 200, 2.0));
+        app.apply(key(KeyCode::Char('/')));
+        typed(&mut app, "ALP");
+        app.apply(key(KeyCode::Enter));
+        assert_eq!(app.filter, "alp");
+        assert_eq!(app.visible().count(), 1);
+        app.apply(key(KeyCode::Tab));
+        assert_eq!(app.focus, Pane::Stats);
+        app.apply(key(KeyCode::Tab));
+        assert_eq!(app.focus, Pane::Chat);
+        typed(&mut app, "quiet");
+        assert!(!app.quit, "q types in the chat box");
+        assert_eq!(app.apply(key(KeyCode::Enter)), None, "no model yet");
+        app.apply(Msg::Model(Ok("m1".into())));
+        assert_eq!(
+            app.apply(key(KeyCode::Enter)),
+            Some(Action::Send {
+                model: "m1".into(),
+                prompt: "quiet".into()
+            })
+        );
+        assert_eq!(app.apply(key(KeyCode::Enter)), None, "empty prompt");
+        app.apply(Msg::ChatDelta("hel".into()));
+        app.apply(Msg::ChatDelta("lo".into()));
+        app.apply(Msg::ChatDone(Some("p/m".into())));
+        assert_eq!(app.chat.answer, "hello");
+        assert!(!app.chat.sending);
+        app.apply(key(KeyCode::Tab));
+        app.apply(key(KeyCode::Char('q')));
+        assert!(app.quit);
+        let mut app = App::new("http://x");
+        app.apply(key(KeyCode::Tab));
+        app.apply(key(KeyCode::Tab));
+        app.apply(Msg::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::CONTROL,
+        )));
+        assert!(app.quit, "Ctrl-C quits from any pane");
+    }
+}

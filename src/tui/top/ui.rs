@@ -1,0 +1,301 @@
+//! Drawing `switchyard top`: status bar, feed, stats, health, chat, help.
+
+use std::collections::BTreeMap;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
+use serde_json::Value;
+
+use super::state::{Agg, App, Conn, Pane};
+use crate::tui::event::{Finished, cost, millis};
+
+const DIM: Style = Style::new().fg(Color::DarkGray);
+const HEAD: Style = Style::new().add_modifier(Modifier::BOLD);
+
+/// Draws the whole screen.
+pub fn draw(f: &mut Frame, app: &App) {
+    let [status, main, chat, help] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(9),
+        Constraint::Length(1),
+    ])
+    .areas(f.area());
+    let [feed, side] =
+        Layout::horizontal([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
+    let [providers, tags, health] = Layout::vertical([
+        Constraint::Percentage(40),
+        Constraint::Percentage(35),
+        Constraint::Percentage(25),
+    ])
+    .areas(side);
+    f.render_widget(status_bar(app), status);
+    draw_feed(f, app, feed);
+    f.render_widget(
+        stats("Providers", "provider", &app.by_provider, app),
+        providers,
+    );
+    f.render_widget(stats("Tags", "tag", &app.by_tag, app), tags);
+    f.render_widget(health_list(app), health);
+    draw_chat(f, app, chat);
+    f.render_widget(help_line(app), help);
+}
+
+fn pane(title: String, focused: bool) -> Block<'static> {
+    let style = if focused {
+        Style::new().fg(Color::Cyan)
+    } else {
+        Style::new()
+    };
+    Block::bordered().title(title).border_style(style)
+}
+
+fn status_bar(app: &App) -> Paragraph<'static> {
+    let (text, color) = match &app.conn {
+        Conn::Connecting => ("connecting ...".to_owned(), Color::Yellow),
+        Conn::Connected => ("connected".to_owned(), Color::Green),
+        Conn::Retrying {
+            error,
+            retry_in_secs,
+            attempt,
+        } => (
+            format!(
+                "disconnected — reconnecting in {retry_in_secs:.1}s (attempt {attempt}): {error}"
+            ),
+            Color::Red,
+        ),
+    };
+    let mut spans = vec![
+        Span::styled(" switchyard top ", HEAD.fg(Color::Black).bg(Color::Cyan)),
+        Span::raw(format!(" {}  ", app.url)),
+        Span::styled(text, Style::new().fg(color).add_modifier(Modifier::BOLD)),
+        Span::raw(format!(
+            "  │ {} requests, {} errors, {} since start",
+            app.total.requests,
+            app.total.errors,
+            cost(Some(app.total.cost))
+        )),
+    ];
+    if app.lagged > 0 {
+        spans.push(Span::styled(
+            format!("  │ {} events missed", app.lagged),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    Paragraph::new(Line::from(spans))
+}
+
+fn draw_feed(f: &mut Frame, app: &App, area: Rect) {
+    let mut title = format!(" Requests ({}) ", app.feed.len());
+    if app.editing_filter || !app.filter.is_empty() {
+        title = format!(
+            " Requests — filter: {}{} ",
+            app.filter,
+            if app.editing_filter { "▏" } else { "" }
+        );
+    }
+    let header = Row::new([
+        "Time",
+        "Model",
+        "Provider/model",
+        "Status",
+        "Latency",
+        "Tokens",
+        "Cost",
+        "Tags",
+    ])
+    .style(HEAD);
+    let rows = app
+        .visible()
+        .take(area.height.saturating_sub(3) as usize)
+        .map(feed_row);
+    let widths = [
+        Constraint::Length(8),
+        Constraint::Fill(2),
+        Constraint::Fill(3),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Fill(2),
+    ];
+    let table = Table::new(rows, widths)
+        .header(header)
+        .block(pane(title, app.focus == Pane::Feed));
+    f.render_widget(table, area);
+}
+
+fn feed_row(r: &Finished) -> Row<'static> {
+    let (i, o) = r.tokens();
+    let status = Cell::from(r.status.to_string()).style(if r.is_error() {
+        Style::new().fg(Color::Red)
+    } else {
+        Style::new().fg(Color::Green)
+    });
+    Row::new(vec![
+        Cell::from(r.clock().to_owned()),
+        Cell::from(r.requested_model.clone().unwrap_or_else(|| "-".into())),
+        Cell::from(r.target()),
+        status,
+        Cell::from(millis(r.duration_ms)),
+        Cell::from(format!("{i}+{o}")),
+        Cell::from(cost(r.cost_usd)),
+        Cell::from(r.tag_list()),
+    ])
+}
+
+fn stats(
+    title: &str,
+    what: &'static str,
+    groups: &BTreeMap<String, Agg>,
+    app: &App,
+) -> Table<'static> {
+    let header = Row::new([what, "req", "err", "p50", "tokens", "cost"]).style(HEAD);
+    let rows = groups.iter().map(|(name, a)| {
+        Row::new(vec![
+            Cell::from(name.clone()),
+            Cell::from(a.requests.to_string()),
+            Cell::from(a.errors.to_string()).style(if a.errors > 0 {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new()
+            }),
+            Cell::from(a.p50().map_or_else(|| "-".into(), millis)),
+            Cell::from(a.tokens.to_string()),
+            Cell::from(cost(Some(a.cost))),
+        ])
+    });
+    let widths = [
+        Constraint::Fill(1),
+        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(10),
+    ];
+    Table::new(rows, widths)
+        .header(header)
+        .block(pane(format!(" {title} "), app.focus == Pane::Stats))
+}
+
+fn health_list(app: &App) -> Paragraph<'static> {
+    let mut lines = Vec::new();
+    if let Some(e) = &app.health_error {
+        lines.push(Line::styled(
+            format!("/health: {e}"),
+            Style::new().fg(Color::Red),
+        ));
+    }
+    if let Some(h) = &app.health {
+        lines.extend(health_lines(h));
+    } else if app.health_error.is_none() {
+        lines.push(Line::styled("waiting for /health ...", DIM));
+    }
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .block(pane(" Health ".into(), app.focus == Pane::Stats))
+}
+
+fn health_lines(h: &Value) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let empty = Vec::new();
+    let circuits = h["circuits"].as_array().unwrap_or(&empty);
+    for p in h["providers"].as_array().unwrap_or(&empty) {
+        let id = p["id"].as_str().unwrap_or("?").to_owned();
+        let healthy = p["healthy"].as_bool().unwrap_or(true);
+        let open: Vec<String> = circuits
+            .iter()
+            .filter(|c| {
+                c["provider"].as_str() == Some(&id) && c["state"].as_str() != Some("closed")
+            })
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["model"].as_str().unwrap_or("?"),
+                    c["state"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        let (mark, color) = match (healthy, open.is_empty()) {
+            (true, true) => ("● up", Color::Green),
+            (true, false) => ("◐ degraded", Color::Yellow),
+            (false, _) => ("○ down", Color::Red),
+        };
+        let mut spans = vec![
+            Span::styled(format!("{mark:<11}"), Style::new().fg(color)),
+            Span::raw(format!("{id} ({})", p["kind"].as_str().unwrap_or("?"))),
+        ];
+        if !open.is_empty() {
+            spans.push(Span::styled(
+                format!("  circuits: {}", open.join(", ")),
+                DIM,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("no providers configured", DIM));
+    }
+    lines
+}
+
+fn draw_chat(f: &mut Frame, app: &App, area: Rect) {
+    let chat = &app.chat;
+    let model = match (&chat.model, &chat.model_error) {
+        (Some(m), _) => m.clone(),
+        (None, Some(e)) => format!("no model: {e}"),
+        (None, None) => "looking up /v1/models ...".into(),
+    };
+    let block = pane(format!(" Chat → {model} "), app.focus == Pane::Chat);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let [answer_area, input_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+    let mut lines = Vec::new();
+    if !chat.prompt.is_empty() {
+        lines.push(Line::styled(format!("> {}", chat.prompt), HEAD));
+    }
+    lines.extend(chat.answer.lines().map(|l| Line::raw(l.to_owned())));
+    if let Some(s) = &chat.status {
+        let color = if s.starts_with("failed") {
+            Color::Red
+        } else {
+            Color::DarkGray
+        };
+        lines.push(Line::styled(format!("[{s}]"), Style::new().fg(color)));
+    }
+    let width = usize::from(answer_area.width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let scroll = rows.saturating_sub(usize::from(answer_area.height));
+    let answer = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
+    f.render_widget(answer, answer_area);
+    let prompt = if app.focus == Pane::Chat || !chat.input.is_empty() {
+        Line::from(vec![
+            Span::styled("prompt> ", HEAD),
+            Span::raw(chat.input.clone()),
+        ])
+    } else {
+        Line::styled("prompt> (Tab to the chat box, type, Enter to send)", DIM)
+    };
+    f.render_widget(Paragraph::new(prompt), input_area);
+    if app.focus == Pane::Chat {
+        let x = input_area.x + 8 + u16::try_from(chat.input.chars().count()).unwrap_or(u16::MAX);
+        f.set_cursor_position((x.min(input_area.right().saturating_sub(1)), input_area.y));
+    }
+}
+
+fn help_line(app: &App) -> Paragraph<'static> {
+    let text = if app.editing_filter {
+        "type to filter · Enter keep · Esc clear"
+    } else if app.focus == Pane::Chat {
+        "type a prompt · Enter send · Tab next pane · Esc leave · Ctrl-C quit"
+    } else {
+        "q quit · Tab next pane · / filter · Esc clear filter · c chat"
+    };
+    Paragraph::new(Line::styled(format!(" {text}"), DIM))
+}
