@@ -32,6 +32,7 @@ pub mod admin_config;
 pub mod admin_keys;
 pub mod app;
 pub mod config;
+pub mod console;
 pub mod observe;
 pub mod openapi;
 pub mod reload;
