@@ -237,3 +237,17 @@ models = ["resp-*"]
 "#
     )
 }
+
+/// The Python the test command prepared (`SWITCHYARD_PYTHON`, else `.venv/bin/python`);
+/// panics when there is none, so a missing tool fails rather than skips.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("SWITCHYARD_PYTHON") {
+        return p.into();
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no Python venv: run ./scripts/test (it creates .venv) or set SWITCHYARD_PYTHON"
+    );
+    venv
+}
