@@ -32,6 +32,7 @@ mod parsed;
 mod prompt;
 mod protocol;
 mod sse;
+mod stream_error;
 
 pub use body::{Body, BoxError};
 pub use catch::{Catch, CatchFuture, CatchLayer};
@@ -49,6 +50,7 @@ pub use parsed::ParsedRequest;
 pub use prompt::Prompt;
 pub use protocol::{Endpoint, Protocol};
 pub use sse::{SseEvent, SseParser};
+pub use stream_error::ErrorEvent;
 
 /// Response header carrying the request id.
 pub const REQUEST_ID_HEADER: &str = "x-switchyard-request-id";

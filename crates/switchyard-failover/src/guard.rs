@@ -9,49 +9,10 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
-use switchyard_core::{BoxError, Endpoint, ErrorClass, Exchange};
+use switchyard_core::{BoxError, ErrorClass, Exchange};
 use tokio::time::{Instant, Sleep};
 
-/// How a stream's terminal error event is written, by client protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorEvent {
-    /// OpenAI Chat / Completions: an `{"error":{..}}` chunk and no `[DONE]`.
-    OpenAi,
-    /// Anthropic Messages: `event: error`.
-    Anthropic,
-    /// OpenAI Responses: `event: error` with `{"type":"error",..}`.
-    Responses,
-}
-
-impl ErrorEvent {
-    /// The flavour for a client endpoint.
-    pub fn for_endpoint(endpoint: Endpoint) -> ErrorEvent {
-        match endpoint {
-            Endpoint::Messages | Endpoint::CountTokens => ErrorEvent::Anthropic,
-            Endpoint::Responses => ErrorEvent::Responses,
-            _ => ErrorEvent::OpenAi,
-        }
-    }
-
-    /// The event's bytes.
-    pub fn render(self, code: &str, message: &str) -> Bytes {
-        let s = match self {
-            ErrorEvent::OpenAi => format!(
-                "data: {}\n\n",
-                serde_json::json!({"error": {"message": message, "type": "gateway_error", "param": null, "code": code}})
-            ),
-            ErrorEvent::Anthropic => format!(
-                "event: error\ndata: {}\n\n",
-                serde_json::json!({"type": "error", "error": {"type": "gateway_error", "message": message}})
-            ),
-            ErrorEvent::Responses => format!(
-                "event: error\ndata: {}\n\n",
-                serde_json::json!({"type": "error", "code": code, "message": message, "param": null})
-            ),
-        };
-        Bytes::from(s)
-    }
-}
+pub use switchyard_core::ErrorEvent;
 
 /// Limits a [`StreamGuard`] enforces.
 #[derive(Clone, Copy, Debug, Default)]
