@@ -356,7 +356,7 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     let mut gw = gateway(&upstream);
     let command = format!(
         "env -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy SWITCHYARD_ADMIN_KEY={ADMIN_KEY} \
-         {} top --url {} --model gpt-4o-mini; echo \"top exited with $?\"; stty -a; sleep 600",
+         {} top --url {} --model gpt-4o-mini; echo \"top exited with $?\"; stty -a; echo end-of-stty; sleep 600",
         env!("CARGO_BIN_EXE_switchyard"),
         gw.url
     );
@@ -447,7 +447,9 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     tmux.wait("a request after the restart", |s| s.contains("5 requests"));
 
     tmux.keys(&["q"]);
-    let screen = tmux.wait("top to exit", |s| s.contains("top exited with 0"));
+    let screen = tmux.wait("top to exit", |s| {
+        s.contains("top exited with 0") && s.contains("end-of-stty")
+    });
     let stty: Vec<&str> = screen.split_whitespace().collect();
     assert!(
         stty.contains(&"icanon") && stty.contains(&"echo"),
