@@ -6,9 +6,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Gateway, client, run_binary, sse_data};
+use common::{Gateway, client, record, request_id as id, run_binary, sse_data};
 use serde_json::{Value, json};
 use switchyard_testkit::{FakeUpstream, Reply};
 
@@ -56,27 +54,6 @@ async fn post(gw: &Gateway, path: &str, body: &Value) -> reqwest::Response {
         .send()
         .await
         .unwrap()
-}
-
-fn id(res: &reqwest::Response) -> String {
-    res.headers()["x-switchyard-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// The journal's record of request `id`, once it is written.
-async fn record(gw: &Gateway, id: &str) -> Value {
-    let url = gw.at(&format!("/admin/records/{id}"));
-    for _ in 0..500 {
-        let res = client().get(&url).send().await.unwrap();
-        if res.status() == 200 {
-            return res.json().await.unwrap();
-        }
-        assert_eq!(res.status(), 404, "{}", res.text().await.unwrap());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no record {id} in the journal; gateway log:\n{}", gw.logs());
 }
 
 /// No secret anywhere the gateway keeps or shows: records (listed and

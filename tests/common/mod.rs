@@ -251,3 +251,30 @@ pub fn python() -> PathBuf {
     );
     venv
 }
+
+/// The gateway's `x-switchyard-request-id` of a response.
+pub fn request_id(res: &reqwest::Response) -> String {
+    res.headers()["x-switchyard-request-id"]
+        .to_str()
+        .expect("request id header")
+        .to_owned()
+}
+
+/// The journal's record of request `id` (`/admin/records/{id}`), once it is written.
+pub async fn record(gw: &Gateway, id: &str) -> serde_json::Value {
+    let url = gw.at(&format!("/admin/records/{id}"));
+    for _ in 0..500 {
+        let res = client().get(&url).send().await.expect("admin request");
+        if res.status() == 200 {
+            return res.json().await.expect("record JSON");
+        }
+        assert_eq!(
+            res.status(),
+            404,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no record {id} in the journal; gateway log:\n{}", gw.logs());
+}
