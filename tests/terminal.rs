@@ -19,6 +19,9 @@ fn config(base: &str) -> String {
         r#"
 admin_key = "${{TEST_ADMIN_KEY}}"
 
+[auth]
+key = "${{TEST_CLIENT_KEY}}"
+
 [[classify.tags]]
 tag = "greeting"
 keywords = ["hello"]
@@ -35,11 +38,15 @@ to = "fake/gpt-4o-mini"
 }
 
 const ADMIN_KEY: &str = "adm-terminal-1";
+const CLIENT_KEY: &str = "sk-client-terminal-1";
 
 fn gateway(upstream: &FakeUpstream) -> Gateway {
     Gateway::start_with_env(
         &config(&upstream.base_url()),
-        &[("TEST_ADMIN_KEY", ADMIN_KEY)],
+        &[
+            ("TEST_ADMIN_KEY", ADMIN_KEY),
+            ("TEST_CLIENT_KEY", CLIENT_KEY),
+        ],
     )
 }
 
@@ -122,6 +129,7 @@ fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, what: &str) -> String {
 async fn chat(url: &str, model: &str, text: &str, stream: bool) -> (u16, String) {
     let res = client()
         .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(CLIENT_KEY)
         .json(&json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": text}]}))
         .send()
         .await
@@ -180,6 +188,18 @@ async fn watch_prints_one_line_per_request_and_json_with_json() {
     assert!(line.contains(&failed), "{line}");
     assert!(line.contains("gpt-4o → fake/gpt-4o  500"), "{line}");
     assert!(line.contains("tags=-  rule="), "{line}");
+
+    // A client without the gateway's key: refused, and shown as such.
+    let res = client()
+        .post(gw.at("/v1/chat/completions"))
+        .json(&json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let line = lines.next_stdout();
+    assert!(line.contains("  401"), "{line}");
+    assert!(line.contains("tokens=0+0  cost=-"), "{line}");
 
     let first: Value = serde_json::from_str(&json.next_stdout()).unwrap();
     assert_eq!(first["id"], greeted.as_str());
@@ -356,7 +376,7 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     let mut gw = gateway(&upstream);
     let command = format!(
         "env -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy SWITCHYARD_ADMIN_KEY={ADMIN_KEY} \
-         {} top --url {} --model gpt-4o-mini; echo \"top exited with $?\"; stty -a; echo end-of-stty; sleep 600",
+         SWITCHYARD_API_KEY={CLIENT_KEY} {} top --url {} --model gpt-4o-mini; echo \"top exited with $?\"; stty -a; echo end-of-stty; sleep 600",
         env!("CARGO_BIN_EXE_switchyard"),
         gw.url
     );
@@ -430,7 +450,10 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
             "--bind",
             "127.0.0.1",
         ],
-        &[("TEST_ADMIN_KEY", ADMIN_KEY)],
+        &[
+            ("TEST_ADMIN_KEY", ADMIN_KEY),
+            ("TEST_CLIENT_KEY", CLIENT_KEY),
+        ],
     );
     tmux.wait("the feed to reconnect", |s| {
         s.lines()

@@ -19,6 +19,9 @@ use super::event::Finished;
 use super::{ConnectArgs, backoff};
 use state::{Action, App, Conn, Msg};
 
+/// The shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(40);
+
 /// Options of `switchyard top`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct TopArgs {
@@ -79,10 +82,13 @@ pub async fn run(args: TopArgs) -> ExitCode {
         if let Err(e) = terminal.draw(|f| ui::draw(f, &app)) {
             break Err(e);
         }
+        let drawn = tokio::time::Instant::now();
         let first = tokio::select! {
             m = rx.recv() => m,
             _ = tick.tick() => None,
         };
+        // At most 25 frames a second, however busy the gateway.
+        tokio::time::sleep_until(drawn + FRAME).await;
         for msg in first
             .into_iter()
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
