@@ -68,12 +68,27 @@ struct AppState {
     probes: Vec<ProbeTarget>,
     table: Arc<RouteTable>,
     rules: Arc<Rules>,
-    classify: switchyard_classify::ClassifyLayer,
-    params: switchyard_params::ParamsLayer,
+    route_layers: RouteLayers,
     routing_discovery: Arc<crate::routing::Discovery>,
     discoverable: Vec<OpenAi>,
     discovery_interval: Duration,
     providers: Vec<ProviderSummary>,
+}
+
+/// The layers that decide a request's fate before it leaves for a provider,
+/// as the serving stack has them (see [`Gateway::route_layers`]).
+#[derive(Clone)]
+pub struct RouteLayers {
+    /// Client keys.
+    pub auth: switchyard_auth::AuthLayer,
+    /// Secrets and PII in prompts.
+    pub guard: switchyard_guard::GuardLayer,
+    /// Request tags.
+    pub classify: switchyard_classify::ClassifyLayer,
+    /// Rules, virtual models and the provider table.
+    pub rules: Arc<Rules>,
+    /// Parameter profiles per target.
+    pub params: switchyard_params::ParamsLayer,
 }
 
 struct ProviderSummary {
@@ -194,7 +209,7 @@ impl Gateway {
             .layer(ParseLayer::new().limit(config.body_limit_bytes))
             .layer(observe.recorder_layer())
             .layer(auth.clone())
-            .layer(guard)
+            .layer(guard.clone())
             .layer(routing.classify.clone())
             .layer(RouteLayer::with_rules(routing.rules.clone()))
             .layer(observe.usage_layer())
@@ -207,8 +222,13 @@ impl Gateway {
             probes,
             table,
             rules: routing.rules.clone(),
-            classify: routing.classify.clone(),
-            params: routing.params.clone(),
+            route_layers: RouteLayers {
+                auth: auth.clone(),
+                guard: guard.clone(),
+                classify: routing.classify.clone(),
+                rules: routing.rules.clone(),
+                params: routing.params.clone(),
+            },
             routing_discovery: routing.discovery.clone(),
             discoverable,
             discovery_interval: Duration::from_secs(config.discovery_interval_secs.max(1)),
@@ -272,15 +292,8 @@ impl Gateway {
 
     /// The layers that decide where a request goes (classify, rules, params),
     /// for the admin API's route test, which runs them without sending anything.
-    pub fn route_layers(
-        &self,
-    ) -> (
-        switchyard_classify::ClassifyLayer,
-        Arc<Rules>,
-        switchyard_params::ParamsLayer,
-    ) {
-        let s = &self.state;
-        (s.classify.clone(), s.rules.clone(), s.params.clone())
+    pub fn route_layers(&self) -> &RouteLayers {
+        &self.state.route_layers
     }
 
     /// Starts the active health probes; abort the handles to stop them.

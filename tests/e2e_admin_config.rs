@@ -627,3 +627,101 @@ async fn concurrent_writes_and_sighup_lose_nothing() {
         assert_eq!(res.status(), 200);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_route_test_runs_auth_and_the_config_view_hides_every_secret() {
+    let gw = Gateway::start(&format!(
+        r#"admin_key = "{KEY}"
+
+[auth]
+mode = "virtual_keys"
+key = "gw-key-123456"
+
+[[auth.keys]]
+id = "team1"
+key = "vk-team1-secret"
+provider_keys = {{ a = "pk-team1-secret" }}
+
+[[providers]]
+id = "a"
+kind = "mock"
+models = ["gpt-*"]
+
+[[rules]]
+name = "team-rule"
+callers = ["team1"]
+to = "a/gpt-team"
+"#
+    ));
+    let test = |auth: Option<&str>| {
+        let mut headers = json!({});
+        if let Some(k) = auth {
+            headers["authorization"] = json!(format!("Bearer {k}"));
+        }
+        json!({"endpoint": "/v1/chat/completions", "headers": headers, "body": chat("gpt-1")})
+    };
+    let (s, v) = admin(&gw, "POST", "/admin/route/test", Some(test(None))).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (
+            v["routed"].clone(),
+            v["error"]["layer"].clone(),
+            v["error"]["status"].clone()
+        ),
+        (json!(false), json!("auth"), json!(401)),
+        "{v}"
+    );
+    let (_, v) = admin(
+        &gw,
+        "POST",
+        "/admin/route/test",
+        Some(test(Some("vk-team1-secret"))),
+    )
+    .await;
+    assert_eq!(v["route"]["rule"], "rule:team-rule", "{v}");
+    assert_eq!(v["route"]["candidates"][0]["model"], "gpt-team", "{v}");
+    let (_, v) = admin(
+        &gw,
+        "POST",
+        "/admin/route/test",
+        Some(test(Some("gw-key-123456"))),
+    )
+    .await;
+    assert_eq!(v["routed"], true, "{v}");
+    assert_ne!(v["route"]["rule"], "rule:team-rule", "{v}");
+    assert_eq!(v["route"]["candidates"][0]["model"], "gpt-1", "{v}");
+    // The real requests go the same ways.
+    let real = |key: &'static str| {
+        client()
+            .post(gw.at("/v1/chat/completions"))
+            .bearer_auth(key)
+            .json(&chat("gpt-1"))
+            .send()
+    };
+    let res = real("vk-team1-secret").await.unwrap();
+    assert_eq!(res.headers()["x-switchyard-route"], "rule:team-rule");
+    let res = real("gw-key-123456").await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_ne!(res.headers()["x-switchyard-route"], "rule:team-rule");
+
+    let (s, v) = admin(&gw, "GET", "/admin/config", None).await;
+    assert_eq!(s, 200);
+    let text = v.to_string();
+    for secret in [
+        KEY,
+        "gw-key-123456",
+        "vk-team1-secret",
+        "pk-team1-secret",
+        "***",
+    ] {
+        assert!(!text.contains(secret), "`{secret}` in {text}");
+    }
+    assert_eq!(v["config"]["auth"]["key"], json!({"set": true}));
+    assert_eq!(v["config"]["auth"]["keys"][0]["key"], json!({"set": true}));
+    assert_eq!(
+        v["config"]["auth"]["keys"][0]["provider_keys"]["a"],
+        json!({"set": true})
+    );
+    assert_eq!(v["source"], "file");
+    assert!(v["version"].as_str().unwrap().starts_with("1-"), "{v}");
+}

@@ -61,7 +61,7 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
     })?;
     let request = request(endpoint, &sample)?;
     let generation = live.current();
-    let (classify, rules, params) = generation.gateway().route_layers();
+    let layers = generation.gateway().route_layers().clone();
     let seen: Arc<Mutex<Option<Seen>>> = Arc::new(Mutex::new(None));
     let look = {
         let seen = seen.clone();
@@ -85,8 +85,10 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
     };
     let stack = ServiceBuilder::new()
         .layer(ParseLayer::new().limit(generation.config.body_limit_bytes))
-        .layer(classify)
-        .layer(RouteLayer::with_rules(rules))
+        .layer(layers.auth)
+        .layer(layers.guard)
+        .layer(layers.classify)
+        .layer(RouteLayer::with_rules(layers.rules))
         .service(look);
     let Ok(res) = stack.oneshot(request).await;
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -108,7 +110,7 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
             .unwrap_or_default();
         out["routed"] = json!(false);
         out["error"] = json!({
-            "layer": if status == StatusCode::NOT_FOUND { "route" } else { "parse" },
+            "layer": layer_of(status),
             "status": status.as_u16(),
             "message": message,
             "body": error,
@@ -132,7 +134,7 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         "candidates": candidates,
     });
     if let Some(first) = decision.candidates.first() {
-        let profiles = params.layer(()).profiles().clone();
+        let profiles = layers.params.layer(()).profiles().clone();
         let mut body = seen.json;
         if let Some(m) = body.get_mut("model") {
             *m = json!(&*first.model);
@@ -148,6 +150,16 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         };
     }
     Ok(out)
+}
+
+/// Which layer answers with `status` before a request is routed.
+fn layer_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "auth",
+        403 => "guard",
+        404 => "route",
+        _ => "parse",
+    }
 }
 
 fn request(endpoint: Endpoint, sample: &Sample) -> Result<http::Request<Body>, ApiError> {
