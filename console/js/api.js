@@ -10,8 +10,8 @@ export class ApiError extends Error {
     this.body = body;
     this.field = body && body.error && body.error.field ? body.error.field : null;
   }
-  /** The endpoint does not exist on this gateway (an older build). */
-  get missing() { return this.status === 404 && !(this.body && this.body.error && this.body.error.field); }
+  /** The endpoint does not exist on this gateway (an older build): the router's own 404. */
+  get missing() { return this.status === 404 && !!(this.body && this.body.error && this.body.error.code === 'unknown_url'); }
 }
 
 const listeners = { unauthorized: [] };

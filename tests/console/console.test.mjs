@@ -52,9 +52,10 @@ async function openPage(browser, { locale = 'en-US', base = URL_ } = {}) {
   });
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.on('response', (r) => {
-    // 404s of the config API are degraded clearly by the page; anything else is a bug.
+    // Refusals the scenarios provoke (401 before login, 409 for a duplicate, 422
+    // from validation, an unknown record) are expected; anything else is a bug.
     const path = new URL(r.url()).pathname;
-    const expected = r.status() < 400 || r.status() === 401 || r.status() === 422 || (r.status() === 404 && path.startsWith('/admin/records/'));
+    const expected = r.status() < 400 || [401, 409, 422].includes(r.status()) || (r.status() === 404 && path.startsWith('/admin/records/'));
     if (!expected) problems.push(`HTTP ${r.status()} ${r.request().method()} ${path}`);
   });
   await page.goto(`${base}/console/`);
@@ -108,7 +109,7 @@ test('the web console', async (t) => {
     const before = await page.locator('#records tr.rec').count();
     const sent = [];
     for (let i = 0; i < 4; i++) sent.push(await chat('gpt-4o-mini', `live request number ${i}`, { 'x-project': 'apollo', 'x-source': 'console-test' }));
-    const x = await chat('gpt-4o-mini', XSS, { 'x-project': 'apollo' });
+    const x = await chat('gpt-4o-mini', XSS, { 'x-project': 'apollo', 'x-source': '<b id=injected>bold</b>' });
     sent.push(x);
     for (const r of sent) assert.equal(r.status, 200, JSON.stringify(r.json));
     xssId = x.headers.get('x-switchyard-request-id');
@@ -119,6 +120,8 @@ test('the web console', async (t) => {
     assert.match(row, /apollo/);
     assert.match(row, /fake/);
     assert.match(row, /200/);
+    assert.match(row, /<b id=injected>bold<\/b>/, 'the source header is shown as text');
+    assert.equal(await page.locator('#injected').count(), 0);
   });
 
   await t.test('the filter narrows the table', async () => {
@@ -201,6 +204,30 @@ test('the web console', async (t) => {
     assert.match(await err.textContent(), /base_url/);
     assert.equal(await page.getAttribute('#editor-form [name=base_url]', 'aria-invalid'), 'true');
     await shoot(page, 'en-config-error');
+    // Bad JSON in the other fields is caught before anything is sent.
+    await page.fill('#editor-form [name=base_url]', 'http://127.0.0.1:9/v1');
+    await page.fill('#editor-form [name=json]', '{"timeout_secs": ');
+    await page.click('#editor-form button[name=validate]');
+    const jsonErr = page.locator('#editor-form label:has([name=json]) .field-error');
+    await jsonErr.waitFor();
+    assert.match(await jsonErr.textContent(), /JSON/);
+    assert.equal(await page.locator('#editor-form label:has([name=base_url]) .field-error').count(), 0, 'the old error is gone');
+    // "Check only" validates without applying.
+    await page.fill('#editor-form [name=json]', '{"timeout_secs": 5}');
+    await page.click('#editor-form button[name=validate]');
+    await page.locator('#editor-form .ok-text').waitFor();
+    await visit(page, 'config/providers');
+    assert.equal(await page.locator('tr[data-item="badurl"]').count(), 0, 'a check adds nothing');
+    await page.click('#add-providers');
+    await page.selectOption('#editor-form [name=kind]', 'openai');
+  });
+
+  await t.test('an unknown request id gets a message', async () => {
+    await visit(page, 'requests/01NOSUCHRECORD');
+    await page.locator('.notice').waitFor();
+    assert.match(await page.textContent('.notice'), /01NOSUCHRECORD/);
+    await visit(page, 'config/providers');
+    await page.click('#add-providers');
   });
 
   await t.test('add a provider and route a request to it', async () => {
@@ -227,6 +254,50 @@ test('the web console', async (t) => {
     assert.match(text, /broken/);
     assert.match(text, /fake/);
     await shoot(page, 'en-config-test-result');
+  });
+
+  await t.test('create, refuse a duplicate, rotate and delete a virtual key', async () => {
+    await visit(page, 'config/keys');
+    await page.fill('#key-form [name=id]', 'console-key');
+    await page.fill('#key-form [name=team]', 'research');
+    await page.fill('#key-form [name=project]', 'apollo');
+    await page.click('#key-form button[type=submit]');
+    await page.locator('#key-plaintext').waitFor();
+    const first = (await page.textContent('#key-plaintext')).trim();
+    assert.ok(first.length >= 16, `a plaintext key: ${first}`);
+    await page.locator('tr[data-key="console-key"]').waitFor();
+    const row = await page.textContent('tr[data-key="console-key"]');
+    assert.match(row, /research/);
+    assert.ok(!row.includes(first), 'the list shows the key masked');
+    await shoot(page, 'en-config-keys-created');
+    await page.fill('#key-form [name=id]', 'console-key');
+    await page.click('#key-form button[type=submit]');
+    await page.locator('#key-form .field-error').waitFor();
+    assert.match(await page.textContent('#key-form .field-error'), /console-key/);
+    await page.click('tr[data-key="console-key"] button[name=rotate]');
+    await page.waitForFunction((f) => { const k = document.querySelector('#key-plaintext'); return k && k.textContent.trim() !== f; }, first);
+    page.once('dialog', (d) => d.accept());
+    await page.click('tr[data-key="console-key"] button[name=delete]');
+    await page.locator('tr[data-key="console-key"]').waitFor({ state: 'detached' });
+  });
+
+  await t.test('an older gateway without the config API gets a message, not a blank page', async () => {
+    const missing = (route) => route.fulfill({ status: 404, contentType: 'application/json',
+      body: JSON.stringify({ error: { message: 'no route', type: 'invalid_request_error', param: null, code: 'unknown_url' } }) });
+    await page.route('**/admin/providers', missing);
+    await page.route('**/admin/keys', missing);
+    for (const tab of ['providers', 'keys']) {
+      await visit(page, 'config/' + tab);
+      await page.locator('.unavailable').waitFor();
+      assert.match(await page.textContent('.unavailable'), /404/);
+    }
+    assert.equal(await page.locator('#key-form:not([hidden])').count(), 0, 'no key form without the keys API');
+    await visit(page, 'config/providers');
+    assert.ok(await page.isDisabled('#add-providers'), 'nothing to add to');
+    await page.unroute('**/admin/providers');
+    await page.unroute('**/admin/keys');
+    // The 404s were this scenario's own.
+    for (let i = problems.length - 1; i >= 0; i--) if (/^HTTP 404 GET \/admin\/(providers|keys)$/.test(problems[i])) problems.splice(i, 1);
   });
 
   await t.test('screenshots of every page in English', async () => {

@@ -58,8 +58,8 @@ export function keysTab(el) {
           h('td', { class: 'mono' }, k.id || '—'), h('td', {}, k.label || '—'), h('td', {}, k.team || '—'), h('td', {}, k.project || '—'),
           h('td', { class: 'mono' }, masked(k)), h('td', {}, list(k.models)),
           h('td', { class: 'actions' },
-            h('button', { type: 'button', class: 'ghost small', onclick: () => rotate(k) }, t('keys.rotate')),
-            h('button', { type: 'button', class: 'ghost small danger', onclick: () => remove(k) }, t('config.delete')))))))
+            h('button', { type: 'button', name: 'rotate', class: 'ghost small', onclick: () => rotate(k) }, t('keys.rotate')),
+            h('button', { type: 'button', name: 'delete', class: 'ghost small danger', onclick: () => remove(k) }, t('config.delete')))))))
         : h('p', { class: 'muted' }, t('common.no_data')));
       form.hidden = false;
     } catch (e) {
