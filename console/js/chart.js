@@ -72,6 +72,8 @@ export function lineChart(el, { unit = '', format = (v) => String(v) } = {}) {
         s.label, ' ', h('b', {}, cur === null ? '—' : format(cur) + unit));
     }));
     canvas.setAttribute('aria-label', data.series.map((s) => s.label).join(', '));
+    // The first series' sum, for tests and tools that cannot read pixels.
+    canvas.dataset.total = String((data.series[0] ? data.series[0].values : []).reduce((a, v) => a + (v || 0), 0));
   };
   const ro = new ResizeObserver(() => { if (last) draw(last); });
   ro.observe(canvas);

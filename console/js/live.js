@@ -1,19 +1,19 @@
 // The live feed (`/admin/events`): one connection for the whole page, kept
-// open with reconnects, turned into per-second series and a list of the
-// latest finished exchanges.
-import { stream } from './api.js';
+// open with reconnects, turned into per-second series (with the last minutes
+// from the journal) and counters.
+import { api, stream } from './api.js';
 
 const SECONDS = 180;      // seconds of history in the charts
-const RECENT = 500;       // finished exchanges kept for the tables
 
 const state = {
   connected: false,
   error: null,
   buckets: [],            // {t, requests, tokens, errors, durations: [], ttfts: []}
-  recent: [],             // `complete` records, newest first
   inFlight: new Map(),    // id -> start event (+ routed)
   totals: { requests: 0, tokens: 0, errors: 0, cost: 0 },
 };
+const counted = new Set(); // ids already in the buckets (feed or journal)
+const countedOrder = [];
 const subscribers = new Set();
 let controller = null;
 
@@ -28,7 +28,7 @@ function bucket(now) {
   let last = state.buckets[state.buckets.length - 1];
   if (last && last.t === t) return last;
   // Fill quiet seconds with zeros so the time axis is even.
-  const from = last ? last.t + 1 : t;
+  const from = last ? last.t + 1 : t - SECONDS + 1;
   for (let s = Math.max(from, t - SECONDS + 1); s <= t; s++) {
     last = { t: s, requests: 0, tokens: 0, errors: 0, durations: [], ttfts: [] };
     state.buckets.push(last);
@@ -45,20 +45,46 @@ function onEvent(kind, data) {
     if (s) Object.assign(s, { provider: data.provider, model: data.model });
   } else if (kind === 'complete') {
     state.inFlight.delete(data.id);
-    const b = bucket(Date.now());
     const u = data.usage || {};
     const tok = (u.input_tokens || 0) + (u.output_tokens || 0);
     const failed = isError(data);
-    b.requests += 1; b.tokens += tok; if (failed) b.errors += 1;
-    if (typeof data.duration_ms === 'number') b.durations.push(data.duration_ms);
-    if (typeof data.ttft_ms === 'number') b.ttfts.push(data.ttft_ms);
+    count(bucket(Date.now()), data);
     state.totals.requests += 1; state.totals.tokens += tok;
     if (failed) state.totals.errors += 1;
     state.totals.cost += data.cost_usd || 0;
-    state.recent.unshift(data);
-    if (state.recent.length > RECENT) state.recent.pop();
   }
   emit(kind, data);
+}
+
+/** Adds a finished exchange to a per-second bucket, once. */
+function count(b, r) {
+  if (!b || counted.has(r.id)) return;
+  counted.add(r.id); countedOrder.push(r.id);
+  if (countedOrder.length > 5000) counted.delete(countedOrder.shift());
+  const u = r.usage || {};
+  b.requests += 1;
+  b.tokens += (u.input_tokens || 0) + (u.output_tokens || 0);
+  if (isError(r)) b.errors += 1;
+  if (typeof r.duration_ms === 'number') b.durations.push(r.duration_ms);
+  if (typeof r.ttft_ms === 'number') b.ttfts.push(r.ttft_ms);
+}
+
+/** Fills the charts' history from the journal (exchanges that ended before the page opened). */
+async function backfill(signal) {
+  try {
+    const since = Date.now() - SECONDS * 1000;
+    const page = await api(`/admin/records?since=${since}&limit=1000`, { signal });
+    bucket(Date.now());
+    const byT = new Map(state.buckets.map((b) => [b.t, b]));
+    for (const r of page.records || []) {
+      const end = (r.ts_ms || 0) + (r.duration_ms || 0);
+      count(byT.get(Math.floor(end / 1000)), r);
+    }
+    emit('backfill');
+  } catch (e) {
+    // The journal may be off: the charts start empty, from the feed.
+    if (e.name !== 'AbortError') console.info('no chart history from the journal:', e.message);
+  }
 }
 
 /** Whether a record is a failure (an error status or an error type). */
@@ -92,6 +118,7 @@ export function start() {
       try {
         await stream('/admin/events', onEvent, c.signal, () => {
           state.connected = true; state.error = null; delay = 500; emit('status');
+          backfill(c.signal);
         });
       } catch (e) {
         if (c.signal.aborted) break;

@@ -314,6 +314,9 @@ test('the web console', async (t) => {
     await page.locator('#main .page').waitFor();
     assert.equal(await page.textContent('#nav a[data-page=requests]'), '请求');
     assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+    // After a reload the charts start from the journal's last minutes, not empty.
+    await visit(page, 'dashboard');
+    await page.waitForFunction(() => Number(document.querySelector('#chart-rps canvas')?.dataset.total) > 0, null, { timeout: 5000 });
   });
 
   await t.test('both dictionaries have the same keys', async () => {

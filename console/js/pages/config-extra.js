@@ -150,7 +150,7 @@ function explanation(x) {
   if (x.parse) {
     cards.push(card(i++, 'parse', h('dl', { class: 'facts' },
       h('dt', {}, t('col.model')), h('dd', { class: 'mono' }, String(x.parse.model ?? '—')),
-      h('dt', {}, t('detail.streamed')), h('dd', {}, t(x.parse.stream ? 'common.yes' : 'common.no')))));
+      h('dt', {}, t('test.stream')), h('dd', {}, t(x.parse.stream ? 'common.yes' : 'common.no')))));
   }
   if (x.classify) cards.push(card(i++, 'classify', h('p', {}, (x.classify.tags || []).length ? x.classify.tags.map((g) => h('span', { class: 'tag' }, g)) : t('test.no_tags'))));
   if (x.route) {
@@ -165,11 +165,19 @@ function explanation(x) {
     cards.push(card(i++, 'params',
       h('p', { class: 'mono' }, `${x.params.provider}/${x.params.model}`),
       x.params.error ? h('p', { class: 'field-error' }, String(x.params.error)) : null,
-      x.params.changed !== undefined ? h('p', {}, t(x.params.changed ? 'test.changed' : 'test.unchanged')) : null,
+      paramsChanged(x.params.changed),
       x.params.body ? jsonTree(x.params.body, t('test.sent_body')) : null));
   }
   if (x.error) {
     cards.push(card(i++, 'error', h('p', { class: 'field-error' }, `${x.error.layer || ''} ${x.error.status || ''}: ${x.error.message || ''}`)));
   }
   return h('div', { class: 'layers' }, cards);
+}
+
+/** The fields a parameter profile set or removed (a list), or whether it changed any. */
+function paramsChanged(changed) {
+  if (changed === undefined || changed === null) return null;
+  const fields = Array.isArray(changed) ? changed : [];
+  if (!fields.length && changed !== true) return h('p', {}, t('test.unchanged'));
+  return h('p', {}, t('test.changed'), ' ', fields.map((f) => h('span', { class: 'tag mono' }, String(f))));
 }
