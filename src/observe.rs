@@ -81,8 +81,11 @@ impl Observe {
         let prometheus = config.metrics.enabled.then(prometheus).transpose()?;
         let feed = EventFeed::new(1024);
         let hooks: Hooks = (MetricsHook::new(), feed.clone(), journal.clone());
+        // Records are built and handed to the hooks after the answer's last
+        // frame went out, so the end of an answer never waits for them.
         let recorder = RecorderLayer::new()
             .max_body_bytes(config.journal.max_body_bytes)
+            .finish_after_send(true)
             .hooks(hooks);
         let usage = UsageLayer::new(pricing.clone())
             .estimate(!config.usage.no_estimates)
@@ -115,11 +118,12 @@ impl Observe {
         }
     }
 
-    /// Keeps the exporter's histograms drained and builds the tokenizers;
-    /// abort the handle to stop.
+    /// Keeps the exporter's histograms drained; abort the handle to stop.
+    ///
+    /// The tokenizers are not built here: each is built on the first estimate
+    /// that needs it (tens of MB each), and most providers report usage.
     pub fn spawn_upkeep(&self) -> tokio::task::JoinHandle<()> {
         let handle = self.prometheus.clone();
-        tokio::task::spawn_blocking(switchyard_usage::estimate::warm_up);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -132,6 +136,7 @@ impl Observe {
 
     /// Writes every queued record and closes the journal (a clean shutdown loses none).
     pub fn shutdown(&self) {
+        self.recorder.flush();
         if let Some(j) = &self.journal {
             j.close(Duration::from_secs(30));
             tracing::info!(
@@ -211,6 +216,7 @@ fn prometheus() -> Result<PrometheusHandle, String> {
                 .map_err(|e| format!("installing the metrics exporter: {e}"))?;
             MetricsHook::describe();
             switchyard_failover::metrics::describe();
+            switchyard_limit::metrics::describe();
             metrics::describe_counter!(
                 switchyard_journal::DROPPED_METRIC,
                 "Journal records dropped (queue full, write failed, or after close)."

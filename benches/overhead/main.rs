@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 mod bare;
+mod callgrind;
 mod client;
 mod load;
 mod opts;
@@ -67,13 +68,23 @@ fn main() -> ExitCode {
             streams: vec![200],
         };
     }
-    let pin = !smoke && procs::can_pin();
+    if let Some(dir) = &opts.callgrind {
+        if !callgrind::available() {
+            eprintln!("overhead: --callgrind needs valgrind (apt-get install valgrind)");
+            return ExitCode::FAILURE;
+        }
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("overhead: {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let pin = !smoke && opts.callgrind.is_none() && procs::can_pin();
     if pin {
         if let Err(e) = pin_self(opts.load_core) {
             eprintln!("overhead: {e}");
             return ExitCode::FAILURE;
         }
-    } else if !smoke {
+    } else if !smoke && opts.callgrind.is_none() {
         eprintln!("overhead: `taskset` not found: nothing is pinned, figures are less comparable");
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -138,21 +149,25 @@ impl Drop for Gateways {
 
 fn start_gateway(
     name: &str,
-    config_extra: &str,
+    opts: &Opts,
     upstream: &Upstream,
     dir: &Path,
     core: Option<usize>,
+    wrap: Vec<OsString>,
 ) -> Result<procs::Proc, String> {
     let base_url = format!("http://{}/v1", upstream.addr);
     let log = dir.join(format!("{name}.log"));
     match name {
-        "default" => {
-            let bin = procs::gateway_binary()?;
-            let config = dir.join("switchyard.toml");
+        "default" | "baseline" => {
+            let bin = match (name, &opts.baseline_bin) {
+                ("baseline", Some(bin)) => bin.clone(),
+                _ => procs::gateway_binary()?,
+            };
+            let config = dir.join(format!("{name}.toml"));
             std::fs::write(
                 &config,
                 format!(
-                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{config_extra}\n"
+                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{}\n", opts.config_extra
                 ),
             )
             .map_err(|e| format!("writing {}: {e}", config.display()))?;
@@ -164,6 +179,7 @@ fn start_gateway(
                     "--workers".into(),
                     "1".into(),
                 ],
+                wrap,
                 envs: vec![],
                 core,
                 log: &log,
@@ -174,6 +190,7 @@ fn start_gateway(
             procs::spawn(procs::Launch {
                 program: &exe,
                 args: vec![],
+                wrap,
                 envs: vec![
                     (bare::ROLE_ENV, OsString::from("bare")),
                     (bare::UPSTREAM_ENV, OsString::from(base_url)),
@@ -183,7 +200,9 @@ fn start_gateway(
                 log: &log,
             })
         }
-        other => Err(format!("unknown target `{other}` (direct, default, bare)")),
+        other => Err(format!(
+            "unknown target `{other}` (direct, default, bare, baseline)"
+        )),
     }
 }
 
@@ -220,18 +239,27 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
     };
     let core = pin.then_some(opts.gateway_core);
     let mut targets = Vec::new();
-    for name in &opts.targets {
+    let mut names = opts.targets.clone();
+    if opts.baseline_bin.is_some() && !names.iter().any(|n| n == "baseline") {
+        names.push("baseline".into());
+    }
+    for name in &names {
         let name: &'static str = match name.as_str() {
             "direct" => "direct",
             "default" => "default",
             "bare" => "bare",
+            "baseline" if opts.baseline_bin.is_some() => "baseline",
             other => return Err(format!("unknown target `{other}` (direct, default, bare)")),
         };
         if name == "direct" {
             targets.push(Target::new(name, upstream.addr, None));
             continue;
         }
-        let p = start_gateway(name, &opts.config_extra, &upstream, &dir, core)?;
+        let wrap = match &opts.callgrind {
+            Some(out) => callgrind::wrapper(out, name),
+            None => Vec::new(),
+        };
+        let p = start_gateway(name, opts, &upstream, &dir, core, wrap)?;
         targets.push(Target::new(name, p.addr, Some(p.pid)));
         gateways.procs.push(p);
     }
@@ -244,6 +272,27 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
             .map_err(|e| format!("{}: first request: {e}", t.name))?;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Some(out) = &opts.callgrind {
+        let stream_body = client::chat_body(opts.body_bytes, "bench-stream", true);
+        let counts = callgrind::count(
+            &targets,
+            out,
+            opts.callgrind_requests,
+            &body,
+            &stream_body,
+            opts.chunks,
+        )
+        .await?;
+        let line = json!({
+            "bench": "switchyard-overhead-callgrind",
+            "commit": commit(),
+            "body_bytes": body.len(),
+            "chunks": opts.chunks,
+            "instructions_per_request": counts,
+        });
+        println!("{line}");
+        return Ok(true);
+    }
     for t in &mut targets {
         t.figures.rss_idle_kib = t.pid.map(|p| procs::mem_kib(p, "VmRSS"));
     }

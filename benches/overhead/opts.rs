@@ -9,7 +9,8 @@ pub struct Opts {
     /// A short run (~30 s) with fewer rounds and at most 1,000 open streams.
     #[arg(long)]
     pub quick: bool,
-    /// Paths to measure, in interleaving order: direct, default, bare.
+    /// Paths to measure, in interleaving order: direct, default, bare (and
+    /// baseline, added by `--baseline-bin`).
     #[arg(long, value_delimiter = ',', default_value = "direct,default,bare")]
     pub targets: Vec<String>,
     /// Concurrency levels of the closed-loop throughput runs.
@@ -53,6 +54,20 @@ pub struct Opts {
     /// window, into this directory (`<target>.perf.data`).
     #[arg(long)]
     pub perf: Option<std::path::PathBuf>,
+    /// Count instructions per request with valgrind's callgrind instead of
+    /// timing anything (repeatable on a busy machine; see `callgrind.rs`);
+    /// the profiles go to this directory.
+    #[arg(long)]
+    pub callgrind: Option<std::path::PathBuf>,
+    /// Non-streamed requests counted per gateway with `--callgrind` (a tenth
+    /// as many streamed ones follow).
+    #[arg(long, default_value_t = 2000)]
+    pub callgrind_requests: usize,
+    /// Another `switchyard` build (e.g. the previous commit's) to measure as
+    /// target `baseline`, with the default stack's config, interleaved with
+    /// the others: before/after figures of a change from one run.
+    #[arg(long)]
+    pub baseline_bin: Option<std::path::PathBuf>,
     /// TOML appended to the default gateway's generated config (e.g.
     /// `[journal]` / `enabled = false`), to measure what a setting costs.
     #[arg(long, default_value = "")]

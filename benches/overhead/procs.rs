@@ -27,6 +27,8 @@ impl Drop for Proc {
 pub struct Launch<'a> {
     pub program: &'a Path,
     pub args: Vec<OsString>,
+    /// A command to run the program under (e.g. valgrind and its options).
+    pub wrap: Vec<OsString>,
     pub envs: Vec<(&'static str, OsString)>,
     /// Pin to this core with `taskset` (when installed).
     pub core: Option<usize>,
@@ -36,13 +38,18 @@ pub struct Launch<'a> {
 
 /// Starts a gateway and waits for its `... listening on http://ADDR` line on stdout.
 pub fn spawn(launch: Launch<'_>) -> Result<Proc, String> {
-    let mut cmd = match launch.core {
-        Some(core) if has_taskset() => {
+    let mut cmd = match (launch.wrap.split_first(), launch.core) {
+        (Some((tool, options)), _) => {
+            let mut c = Command::new(tool);
+            c.args(options).arg(launch.program);
+            c
+        }
+        (None, Some(core)) if has_taskset() => {
             let mut c = Command::new("taskset");
             c.arg("-c").arg(core.to_string()).arg(launch.program);
             c
         }
-        _ => Command::new(launch.program),
+        (None, _) => Command::new(launch.program),
     };
     cmd.args(&launch.args);
     // The gateway honours proxy variables; loopback traffic must not go through one.
@@ -80,7 +87,7 @@ pub fn spawn(launch: Launch<'_>) -> Result<Proc, String> {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         child,
     };
-    let addr = rx.recv_timeout(Duration::from_secs(30)).map_err(|_| {
+    let addr = rx.recv_timeout(Duration::from_secs(120)).map_err(|_| {
         let log = std::fs::read_to_string(launch.log).unwrap_or_default();
         format!("{} did not start:\n{log}", launch.program.display())
     })?;

@@ -3,7 +3,8 @@
 //! gateway and not the upstream.
 //!
 //! - a plain request gets a fixed `chat.completion` JSON;
-//! - `"stream":true` gets `chunks` SSE events `gap` apart, then `[DONE]`;
+//! - `"stream":true` gets `chunks` SSE events `gap` apart, then (when the
+//!   request asks for `stream_options.include_usage`) a usage chunk, then `[DONE]`;
 //! - model `bench-hold` streams one event, then holds the stream open until
 //!   [`Upstream::release`], then sends the rest at once.
 //!
@@ -119,9 +120,9 @@ async fn handle(
     };
     let finder = |needle: &[u8]| memchr::memmem::find(&body, needle).is_some();
     if finder(b"bench-hold") {
-        Ok(stream(shared, true))
+        Ok(stream(shared, true, false))
     } else if finder(br#""stream":true"#) {
-        Ok(stream(shared, false))
+        Ok(stream(shared, false, finder(br#""include_usage":true"#)))
     } else {
         Ok(plain(
             StatusCode::OK,
@@ -141,7 +142,7 @@ fn plain(status: StatusCode, content_type: &'static str, body: Bytes) -> Respons
     res
 }
 
-fn stream(shared: Arc<Shared>, hold: bool) -> Response<ResBody> {
+fn stream(shared: Arc<Shared>, hold: bool, usage: bool) -> Response<ResBody> {
     let release = shared.release.clone();
     let events = futures_util::stream::unfold(0usize, move |i| {
         let shared = shared.clone();
@@ -157,7 +158,7 @@ fn stream(shared: Arc<Shared>, hold: bool) -> Response<ResBody> {
                 None if i > 0 && !hold => tokio::time::sleep(shared.gap).await,
                 None => {}
             }
-            let frame = Frame::data(event(i, shared.chunks, now_ns()));
+            let frame = Frame::data(event(i, shared.chunks, now_ns(), usage));
             Some((Ok::<_, Infallible>(frame), i + 1))
         }
     });
@@ -169,14 +170,24 @@ fn stream(shared: Arc<Shared>, hold: bool) -> Response<ResBody> {
     res
 }
 
-/// Event `i` of `n`, stamped with its send time; the last carries `[DONE]` too.
-fn event(i: usize, n: usize, sent_ns: u64) -> Bytes {
+/// Event `i` of `n`, stamped with its send time; the last carries `[DONE]`
+/// too, after a usage chunk when the request asked for one
+/// (`stream_options.include_usage`, as OpenAI answers it).
+fn event(i: usize, n: usize, sent_ns: u64, usage: bool) -> Bytes {
     let (delta, finish) = match i {
         0 => (r#"{"role":"assistant","content":""}"#.to_owned(), "null"),
         _ if i + 1 == n => (format!(r#"{{"content":" token{i:03}."}}"#), r#""stop""#),
         _ => (format!(r#"{{"content":" token{i:03}"}}"#), "null"),
     };
-    let done = if i + 1 == n { "data: [DONE]\n\n" } else { "" };
+    let done = match (i + 1 == n, usage) {
+        (false, _) => "",
+        (true, false) => "data: [DONE]\n\n",
+        (true, true) => concat!(
+            "data: {\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,",
+            "\"model\":\"bench-stream\",\"choices\":[],\"usage\":{\"prompt_tokens\":512,",
+            "\"completion_tokens\":19,\"total_tokens\":531}}\n\ndata: [DONE]\n\n"
+        ),
+    };
     Bytes::from(format!(
         "data: {{\"id\":\"chatcmpl-bench\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"model\":\"bench-stream\",\"system_fingerprint\":\"t{sent_ns:016}\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"logprobs\":null,\"finish_reason\":{finish}}}]}}\n\n{done}"
     ))

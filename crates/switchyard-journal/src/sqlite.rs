@@ -1,11 +1,12 @@
 //! Writing records to SQLite, and retention.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, params};
-use switchyard_recorder::{Record, scrub_secrets};
+use switchyard_recorder::{Record, lossy_text, scrub_secrets};
 
 use crate::schema;
 
@@ -57,8 +58,12 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn text(b: &[u8]) -> String {
-    scrub_secrets(&String::from_utf8_lossy(b)).into_owned()
+/// A body as scrubbed text, borrowed unless it had to change.
+fn text(b: &[u8]) -> Cow<'_, str> {
+    match lossy_text(b) {
+        Cow::Borrowed(t) => scrub_secrets(t),
+        Cow::Owned(t) => Cow::Owned(scrub_secrets(&t).into_owned()),
+    }
 }
 
 /// Writes a batch in one transaction.

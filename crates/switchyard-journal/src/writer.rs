@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, TrySendError, bounded, select, unbounded};
+use crossbeam_channel::{
+    Receiver, RecvTimeoutError, Sender, TrySendError, bounded, select, unbounded,
+};
 use rusqlite::Connection;
 use switchyard_recorder::{OnRecord, Record};
 
@@ -19,8 +21,14 @@ type Query = Box<dyn FnOnce(&Connection) + Send>;
 
 enum Control {
     Query(Query),
+    /// The queue filled to its wake-up mark: write now.
+    Flush,
     Close(std::sync::mpsc::Sender<()>),
 }
+
+/// How long the writer lets records gather between two batches while they
+/// keep coming: a request costs a queue push, never a thread wake-up.
+const FLUSH_EVERY: Duration = Duration::from_millis(5);
 
 /// The journal: a hook for the recorder and a handle for queries.
 ///
@@ -37,6 +45,8 @@ struct Shared {
     written: Arc<AtomicU64>,
     closed: AtomicBool,
     capacity: usize,
+    /// Queue depth at which a push wakes the writer before its tick.
+    wake_at: usize,
     file: Option<PathBuf>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// What the writer needs, until [`Journal::start`] takes it.
@@ -92,6 +102,7 @@ impl Journal {
                 written: Arc::default(),
                 closed: AtomicBool::new(false),
                 capacity: config.queue_capacity,
+                wake_at: (config.batch_size.min(config.queue_capacity) / 2).max(1),
                 file: config.path.clone(),
                 writer: Mutex::new(None),
                 pending: Mutex::new(Some(Pending {
@@ -146,7 +157,14 @@ impl Journal {
             return self.drop_one();
         }
         match self.tx.try_send(record) {
-            Ok(()) => {}
+            Ok(()) => {
+                // Half a batch (or half the queue) waiting: wake the writer
+                // now rather than at its next tick. Only the push that
+                // reaches the mark sends the wake-up.
+                if self.tx.len() == self.shared.wake_at {
+                    let _ = self.control.send(Control::Flush);
+                }
+            }
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => self.drop_one(),
         }
     }
@@ -234,37 +252,73 @@ impl Writer {
     /// How often retention runs, at most.
     const RETAIN_EVERY: Duration = Duration::from_secs(10);
 
+    /// Waits for the first record (or a control message) with no timeout;
+    /// then, while records keep coming, wakes every [`FLUSH_EVERY`] (or when
+    /// a push finds the queue at its wake-up mark) and writes what
+    /// queued up meanwhile. A producer never wakes the writer per record.
     fn run(mut self) {
         let mut batch = Vec::with_capacity(self.batch_size);
         let mut last_retain = Instant::now() - Self::RETAIN_EVERY;
+        let mut busy = false;
         loop {
-            select! {
-                recv(self.records) -> r => match r {
-                    Ok(r) => {
-                        batch.push(r);
-                        self.fill(&mut batch);
-                        self.write(&mut batch);
-                    }
-                    Err(_) => return,
-                },
-                recv(self.control) -> c => match c {
-                    Ok(Control::Query(q)) => q(&self.conn),
-                    Ok(Control::Close(ack)) => {
-                        while !self.records.is_empty() {
-                            self.fill(&mut batch);
-                            self.write(&mut batch);
-                        }
-                        self.retain();
-                        let _ = ack.send(());
+            let control = if busy {
+                match self.control.recv_timeout(FLUSH_EVERY) {
+                    Ok(c) => Some(c),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.drain(&mut batch);
                         return;
                     }
-                    Err(_) => return,
-                },
+                }
+            } else {
+                select! {
+                    recv(self.records) -> r => match r {
+                        Ok(r) => {
+                            batch.push(r);
+                            busy = true;
+                            continue;
+                        }
+                        Err(_) => return,
+                    },
+                    recv(self.control) -> c => match c {
+                        Ok(c) => Some(c),
+                        Err(_) => return,
+                    },
+                }
+            };
+            match control {
+                Some(Control::Query(q)) => {
+                    // Queries see every record queued before them.
+                    self.drain(&mut batch);
+                    q(&self.conn);
+                }
+                Some(Control::Close(ack)) => {
+                    self.drain(&mut batch);
+                    self.retain();
+                    let _ = ack.send(());
+                    return;
+                }
+                Some(Control::Flush) | None => {
+                    busy = self.drain(&mut batch) > 0;
+                }
             }
             if last_retain.elapsed() >= Self::RETAIN_EVERY {
                 last_retain = Instant::now();
                 self.retain();
             }
+        }
+    }
+
+    /// Writes everything queued, in batches; returns how many records.
+    fn drain(&mut self, batch: &mut Vec<Arc<Record>>) -> usize {
+        let mut n = 0;
+        loop {
+            self.fill(batch);
+            if batch.is_empty() {
+                return n;
+            }
+            n += batch.len();
+            self.write(batch);
         }
     }
 

@@ -253,3 +253,63 @@ async fn a_newer_schema_is_refused() {
 fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }
+
+#[tokio::test]
+async fn records_are_written_in_timed_batches_without_a_close() {
+    let j = Journal::open(&JournalConfig::default()).unwrap();
+    let t = now_ms();
+    for i in 0..10 {
+        j.push(record(i, t));
+    }
+    // The writer wakes on the first record, lets more gather for a few
+    // milliseconds, then writes them in one batch.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while j.written() < 10 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!((j.written(), j.dropped(), j.queued()), (10, 0, 0));
+    // Later records, after the writer went idle again, are written too.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    j.push(record(10, t));
+    while j.written() < 11 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert_eq!(j.written(), 11);
+    j.close(Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_query_sees_every_record_queued_before_it() {
+    let j = Journal::open(&JournalConfig::default()).unwrap();
+    let t = now_ms();
+    for round in 0..3u64 {
+        for i in 0..200 {
+            j.push(record(round * 1000 + i, t));
+        }
+        // No wait: the in-memory journal writes what is queued before it answers.
+        assert_eq!(j.count().await.unwrap(), (round + 1) * 200);
+    }
+    assert_eq!(j.dropped(), 0);
+    j.close(Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_burst_larger_than_a_batch_is_written_whole() {
+    let j = Journal::open(&JournalConfig {
+        queue_capacity: 5_000,
+        batch_size: 64,
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    let t = now_ms();
+    for i in 0..3_000 {
+        j.push(record(i, t));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while j.written() < 3_000 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!((j.written(), j.dropped()), (3_000, 0));
+    assert_eq!(j.count().await.unwrap(), 3_000);
+    j.close(Duration::from_secs(10));
+}

@@ -15,6 +15,7 @@ use switchyard_core::{
 
 use crate::OVERHEAD_HEADER;
 use crate::classify::classify;
+use crate::defer::{Finisher, Pending};
 use crate::hooks::{OnRecord, Started};
 use crate::record::{AttemptRecord, FindingRecord, Outcome, Record, UsageRecord};
 use crate::time::{rfc3339, unix_ms};
@@ -82,9 +83,9 @@ where
             None => Some(Outcome::Completed),
         };
         if let Some(outcome) = end
-            && let Some(mut f) = this.inflight.take()
+            && let Some(f) = this.inflight.take()
         {
-            f.finish(outcome);
+            f.end(outcome);
         }
         Poll::Ready(frame)
     }
@@ -124,6 +125,10 @@ pub(crate) struct InFlight<H: OnRecord> {
     response_truncated: bool,
     failure: Option<ErrorClass>,
     done: bool,
+    /// Finishes the record after the last frame went out, when set.
+    finisher: Option<Finisher>,
+    /// The outcome of an exchange that ended, while its record waits.
+    pending: Option<(Outcome, Instant)>,
 }
 
 impl<H: OnRecord> InFlight<H> {
@@ -132,6 +137,7 @@ impl<H: OnRecord> InFlight<H> {
         parsed: Option<&ParsedRequest>,
         hooks: H,
         capture: usize,
+        finisher: Option<Finisher>,
     ) -> Self {
         let exchange = ctx.exchange().clone();
         exchange.set_capture_limit(capture);
@@ -162,6 +168,8 @@ impl<H: OnRecord> InFlight<H> {
             response_truncated: false,
             failure: None,
             done: false,
+            finisher,
+            pending: None,
         };
         f.hooks.on_start(&Started {
             id: f.id.clone(),
@@ -243,6 +251,18 @@ impl<H: OnRecord> InFlight<H> {
         self.finish(Outcome::Failed);
     }
 
+    /// The body ended with `outcome`: finish now, or queue the record for
+    /// the finisher so the last frame goes out first.
+    pub(crate) fn end(mut self: Box<Self>, outcome: Outcome) {
+        match self.finisher.take() {
+            Some(finisher) => {
+                self.pending = Some((outcome, Instant::now()));
+                finisher.defer(self);
+            }
+            None => self.finish(outcome),
+        }
+    }
+
     pub(crate) fn finish(&mut self, outcome: Outcome) {
         if std::mem::replace(&mut self.done, true) {
             return;
@@ -252,7 +272,7 @@ impl<H: OnRecord> InFlight<H> {
     }
 
     fn build(&mut self, outcome: Outcome) -> Record {
-        let end = Instant::now();
+        let end = self.pending.map_or_else(Instant::now, |(_, at)| at);
         let ex = self.exchange.snapshot();
         if let Some(redacted) = &ex.guard_request_body {
             // The guard found secrets in the request: keep its redacted copy.
@@ -367,9 +387,18 @@ fn keep(b: &Bytes, n: usize) -> Bytes {
     }
 }
 
+impl<H: OnRecord> Pending for InFlight<H> {
+    fn finish_pending(mut self: Box<Self>) {
+        let outcome = self.pending.map_or(Outcome::Completed, |(o, _)| o);
+        self.finish(outcome);
+    }
+}
+
 impl<H: OnRecord> Drop for InFlight<H> {
-    /// Dropped before the end: the client went away.
+    /// Dropped before the end: the client went away (unless the exchange
+    /// ended and its record was waiting to be finished).
     fn drop(&mut self) {
-        self.finish(Outcome::ClientDisconnected);
+        let outcome = self.pending.map_or(Outcome::ClientDisconnected, |(o, _)| o);
+        self.finish(outcome);
     }
 }

@@ -2,6 +2,7 @@
 
 use tower::Layer;
 
+use crate::defer::Finisher;
 use crate::hooks::OnRecord;
 use crate::service::Recorder;
 
@@ -13,6 +14,7 @@ use crate::service::Recorder;
 pub struct RecorderLayer<H = ()> {
     pub(crate) hooks: H,
     pub(crate) max_body_bytes: usize,
+    pub(crate) finisher: Option<Finisher>,
 }
 
 impl RecorderLayer<()> {
@@ -21,6 +23,7 @@ impl RecorderLayer<()> {
         RecorderLayer {
             hooks: (),
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            finisher: None,
         }
     }
 }
@@ -40,6 +43,31 @@ impl<H> RecorderLayer<H> {
         RecorderLayer {
             hooks,
             max_body_bytes: self.max_body_bytes,
+            finisher: self.finisher,
+        }
+    }
+
+    /// Finishes each record just after the answer's last frame was handed to
+    /// the server, on one background task of the runtime, instead of inside
+    /// that last poll (default `false`).
+    ///
+    /// The end of an answer then reaches the client without waiting for the
+    /// record to be built and the hooks to run; `on_complete` runs a moment
+    /// after the body ended (on the next turn of the runtime), not before
+    /// its last poll returns. Records never get lost: with no runtime, or
+    /// more than 4096 waiting, they finish inline, and [`flush`](Self::flush)
+    /// finishes what waits. Layers made from clones share the task.
+    pub fn finish_after_send(mut self, on: bool) -> Self {
+        self.finisher = on.then(|| self.finisher.take().unwrap_or_else(Finisher::new));
+        self
+    }
+
+    /// Finishes now every record waiting for the background task (see
+    /// [`finish_after_send`](Self::finish_after_send)); call it at shutdown
+    /// before closing what the hooks write to.
+    pub fn flush(&self) {
+        if let Some(f) = &self.finisher {
+            f.flush();
         }
     }
 
@@ -59,6 +87,7 @@ impl<S, H: Clone> Layer<S> for RecorderLayer<H> {
             inner,
             hooks: self.hooks.clone(),
             max_body_bytes: self.max_body_bytes,
+            finisher: self.finisher.clone(),
         }
     }
 }

@@ -60,6 +60,7 @@
 
 mod body;
 mod classify;
+mod defer;
 mod feed;
 mod future;
 mod hooks;
@@ -76,8 +77,8 @@ pub use future::ResponseFuture;
 pub use hooks::{OnRecord, Started};
 pub use layer::RecorderLayer;
 pub use metrics::MetricsHook;
-pub use record::{AttemptRecord, Outcome, Record, UsageRecord, scrub_secrets};
 pub use record::FindingRecord;
+pub use record::{AttemptRecord, Outcome, Record, UsageRecord, lossy_text, scrub_secrets};
 pub use service::Recorder;
 pub use time::rfc3339;
 

@@ -178,7 +178,7 @@ pub struct Record {
 }
 
 fn text<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&scrub_secrets(&String::from_utf8_lossy(b)))
+    s.serialize_str(&scrub_secrets(&lossy_text(b)))
 }
 
 fn opt_text<S: Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
@@ -214,7 +214,14 @@ const SECRET_KEYS: [&str; 9] = [
 /// );
 /// ```
 pub fn scrub_secrets(text: &str) -> std::borrow::Cow<'_, str> {
-    if !SECRET_KEYS.iter().any(|k| text.contains(k)) {
+    // One pass over the text for all the keys (most bodies have none).
+    static KEYS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| aho_corasick::AhoCorasick::new(SECRET_KEYS).ok());
+    let found = match &*KEYS {
+        Some(keys) => keys.is_match(text),
+        None => SECRET_KEYS.iter().any(|k| text.contains(k)),
+    };
+    if !found {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -241,6 +248,15 @@ pub fn scrub_secrets(text: &str) -> std::borrow::Cow<'_, str> {
     }
     out.push_str(rest);
     std::borrow::Cow::Owned(out)
+}
+
+/// `b` as text: borrowed when it is valid UTF-8 (checking that is much
+/// quicker than a lossy conversion), invalid sequences replaced otherwise.
+pub fn lossy_text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// The text after a JSON string's closing quote (all of it is the string if unclosed).

@@ -7,6 +7,7 @@ use switchyard_core::RequestExt;
 use tower::Service;
 
 use crate::body::InFlight;
+use crate::defer::Finisher;
 use crate::future::ResponseFuture;
 use crate::hooks::OnRecord;
 
@@ -16,6 +17,7 @@ pub struct Recorder<S, H> {
     pub(crate) inner: S,
     pub(crate) hooks: H,
     pub(crate) max_body_bytes: usize,
+    pub(crate) finisher: Option<Finisher>,
 }
 
 impl<S, H> Recorder<S, H> {
@@ -57,6 +59,7 @@ where
                 req.parsed().ok(),
                 self.hooks.clone(),
                 self.max_body_bytes,
+                self.finisher.clone(),
             ))),
             Err(_) => None,
         };
