@@ -38,6 +38,8 @@ pub struct Shared {
     pub observe: Arc<crate::observe::Observe>,
     /// Keys created through the admin API (`[auth] store`).
     pub keys: switchyard_auth::KeyStore,
+    /// Rate-limit and budget counters (`[limits]`; `redis_url` needs a restart).
+    pub limiter: switchyard_limit::Limiter,
 }
 
 impl Shared {
@@ -51,6 +53,7 @@ impl Shared {
             directory: ModelDirectory::new(),
             observe: Arc::new(crate::observe::Observe::new(config)?),
             keys: config.auth.open_store()?,
+            limiter: crate::limits::limiter(config)?,
         })
     }
 }
@@ -212,6 +215,11 @@ impl Gateway {
             .layer(guard.clone())
             .layer(routing.classify.clone())
             .layer(RouteLayer::with_rules(routing.rules.clone()))
+            .layer(crate::limits::layer(
+                config,
+                &shared.limiter,
+                observe.pricing.clone(),
+            )?)
             .layer(observe.usage_layer())
             .layer(failover)
             .layer(routing.params.clone())

@@ -53,6 +53,8 @@ pub struct Config {
     pub failover: switchyard_failover::FailoverPolicy,
     /// The prompt guard: secrets and personal data in prompts (`[guard]`).
     pub guard: switchyard_guard::GuardConfig,
+    /// Rate limits and budgets per key, team and model (`[limits]`).
+    pub limits: switchyard_limit::LimitsConfig,
     /// Request and response classifiers (`[classify]`).
     pub classify: crate::routing::config::ClassifyConfig,
     /// Routing rules, tried in order (`[[rules]]`).
@@ -85,6 +87,7 @@ impl Default for Config {
             providers: Vec::new(),
             failover: switchyard_failover::FailoverPolicy::default(),
             guard: Default::default(),
+            limits: Default::default(),
             classify: Default::default(),
             rules: Vec::new(),
             virtual_models: BTreeMap::new(),
@@ -390,6 +393,7 @@ impl Config {
             .validate()
             .map_err(|e| format!("[failover]: {e}"))?;
         switchyard_guard::Policy::from_config(&self.guard).map_err(|e| format!("[guard]: {e}"))?;
+        self.limits.policy()?;
         for (i, p) in self.providers.iter().enumerate() {
             let at_ = format!("providers[{i}] (`{}`)", p.id);
             for (name, v) in [

@@ -33,6 +33,7 @@ pub mod admin_keys;
 pub mod app;
 pub mod config;
 pub mod console;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod reload;
