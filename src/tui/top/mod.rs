@@ -3,7 +3,8 @@
 //! Tasks feed one channel of [`Msg`]s: the live feed (reconnecting with
 //! backoff), `/health` every two seconds, a thread reading the keyboard,
 //! and the chat request. The loop applies each message to the [`App`] and
-//! redraws. The terminal is restored on exit and on panic.
+//! redraws (at most 25 times a second, and only when something changed).
+//! The terminal is restored on exit and on panic.
 
 mod state;
 mod ui;
@@ -77,16 +78,13 @@ pub async fn run(args: TopArgs) -> ExitCode {
     let restore = Restore;
     keyboard(tx.clone());
     let mut app = App::new(client.base());
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
     let result = loop {
         if let Err(e) = terminal.draw(|f| ui::draw(f, &app)) {
             break Err(e);
         }
         let drawn = tokio::time::Instant::now();
-        let first = tokio::select! {
-            m = rx.recv() => m,
-            _ = tick.tick() => None,
-        };
+        // Redraw only when something changed: idle, top costs nothing.
+        let first = rx.recv().await;
         // At most 25 frames a second, however busy the gateway.
         tokio::time::sleep_until(drawn + FRAME).await;
         for msg in first
@@ -130,6 +128,11 @@ fn keyboard(tx: mpsc::Sender<Msg>) {
                 Ok(true) => match event::read() {
                     Ok(Event::Key(k)) => {
                         if tx.blocking_send(Msg::Key(k)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Event::Resize(..)) => {
+                        if tx.blocking_send(Msg::Resized).is_err() {
                             return;
                         }
                     }

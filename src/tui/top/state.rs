@@ -64,6 +64,8 @@ pub enum Msg {
     ChatFailed(String),
     /// A key was pressed.
     Key(KeyEvent),
+    /// The terminal changed size.
+    Resized,
 }
 
 /// What the state asks the loop to do.
@@ -221,6 +223,7 @@ impl App {
                 self.chat.status = Some(format!("failed: {e}"));
             }
             Msg::Key(k) => return self.key(k),
+            Msg::Resized => {}
         }
         None
     }
