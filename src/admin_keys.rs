@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::StatusCode;
 use serde_json::{Value, json};
-use switchyard_auth::{AuthLayer, KeySpec, KeyStore, StoreError, StoreErrorKind, VirtualKey};
+use switchyard_auth::{
+    AuthLayer, AuthMode, KeySpec, KeyStore, StoreError, StoreErrorKind, VirtualKey,
+};
 
 struct Keys {
     admin_key: Option<Vec<u8>>,
@@ -170,7 +172,21 @@ async fn create(State(keys): State<Arc<Keys>>, body: Bytes) -> Response {
                     "no `[auth] store` is configured: this key lasts until the gateway exits"
                 );
             }
-            (StatusCode::CREATED, axum::Json(with_secret(&key, secret))).into_response()
+            let mut body = with_secret(&key, secret);
+            let mode = keys.layer.mode();
+            if mode != AuthMode::VirtualKeys
+                && let Some(m) = body.as_object_mut()
+            {
+                m.insert(
+                    "warning".into(),
+                    format!(
+                        "[auth] mode is `{}`: virtual keys are not checked until mode = \"virtual_keys\"",
+                        mode.as_str()
+                    )
+                    .into(),
+                );
+            }
+            (StatusCode::CREATED, axum::Json(body)).into_response()
         }
         Err(e) => store_error(e),
     }

@@ -787,3 +787,119 @@ async fn a_brute_force_changes_nothing_and_leaks_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_keys_follow_a_reload_and_a_bad_one_is_refused() {
+    let up = FakeUpstream::start().await;
+    let providers = fake_provider(&up.base_url(), "");
+    let with = |keys: &str| {
+        format!(
+            "admin_key = \"admin-secret-1\"\n[auth]\nmode = \"virtual_keys\"\n{keys}\n{providers}"
+        )
+    };
+    let key_a = format!("[[auth.keys]]\nid = \"a\"\nkey = \"{TEAM_A}\"\n");
+    let key_b =
+        format!("[[auth.keys]]\nid = \"b\"\nkey = \"{TEAM_B}\"\nmodels = [\"gpt-4o-mini\"]\n");
+    let gw = Gateway::start(&with(&key_a));
+    let (status, created) = admin_json(
+        reqwest::Method::POST,
+        &gw,
+        "/admin/keys",
+        Some(json!({"id": "rt"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert!(created.get("warning").is_none());
+    let rt = bearer(created["key"].as_str().unwrap());
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_A))], "gpt-4o")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_B))], "gpt-4o")
+            .await
+            .0,
+        401
+    );
+
+    // Swap key a for key b and reload: a stops, b starts, the run-time key stays.
+    std::fs::write(gw.config_path(), with(&key_b)).unwrap();
+    let (status, v) = admin_json(reqwest::Method::POST, &gw, "/admin/reload", None).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_A))], "gpt-4o")
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_B))], "gpt-4o-mini")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_B))], "gpt-4o")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(chat(&gw, &[("authorization", &rt)], "gpt-4o").await.0, 200);
+
+    // A bad key entry is refused, naming it; the running keys keep working.
+    let bad = format!("{key_b}[[auth.keys]]\nid = \"c\"\nkey_hash = \"sha256:1234\"\n");
+    std::fs::write(gw.config_path(), with(&bad)).unwrap();
+    let (status, v) = admin_json(reqwest::Method::POST, &gw, "/admin/reload", None).await;
+    assert_eq!(status, 422, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.contains("auth.keys[1] (`c`): `key_hash`"), "{msg}");
+    // So is a config key taking the id of a run-time one.
+    let clash = format!("{key_b}[[auth.keys]]\nid = \"rt\"\nkey = \"sk-clashing-key\"\n");
+    std::fs::write(gw.config_path(), with(&clash)).unwrap();
+    let (status, v) = admin_json(reqwest::Method::POST, &gw, "/admin/reload", None).await;
+    assert_eq!(status, 422, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("auth.keys[1] (`rt`)"),
+        "{v}"
+    );
+    assert_eq!(
+        chat(&gw, &[("authorization", &bearer(TEAM_B))], "gpt-4o-mini")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(chat(&gw, &[("authorization", &rt)], "gpt-4o").await.0, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creating_a_key_in_open_mode_warns() {
+    let up = FakeUpstream::start().await;
+    let gw = Gateway::start(&format!(
+        "admin_key = \"admin-secret-1\"\n{}",
+        fake_provider(&up.base_url(), "")
+    ));
+    let (status, created) =
+        admin_json(reqwest::Method::POST, &gw, "/admin/keys", Some(json!({}))).await;
+    assert_eq!(status, 201);
+    assert!(
+        created["id"].as_str().unwrap().starts_with("key-"),
+        "{created}"
+    );
+    assert!(
+        created["warning"]
+            .as_str()
+            .unwrap()
+            .contains("mode is `open`"),
+        "{created}"
+    );
+    let (_, list) = admin_json(reqwest::Method::GET, &gw, "/admin/keys", None).await;
+    assert_eq!(
+        (list["mode"].as_str(), list["persistent"].as_bool()),
+        (Some("open"), Some(false))
+    );
+}

@@ -19,7 +19,9 @@ use crate::secret::{DigestHasher, KeyHash, mask};
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
-    /// Unique id: letters, digits, `.`, `_` and `-`, at most 64 characters.
+    /// Unique id: letters, digits, `.`, `_` and `-`, at most 64 characters
+    /// (the admin API makes one when it is empty).
+    #[serde(default)]
     pub id: String,
     /// A label for logs and the console.
     #[serde(default, skip_serializing_if = "Option::is_none")]
