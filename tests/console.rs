@@ -19,17 +19,12 @@ use switchyard_testkit::FakeUpstream;
 
 const KEY: &str = "console-admin-key-1";
 
+/// The fake upstream as `fake` (the journal, failover and routing need no
+/// more), a mock, a broken mock and a virtual model that fails over.
 fn config(fake: &str) -> String {
-    format!(
+    let mut config = common::fake_provider(fake, "skip_probe = true");
+    config.push_str(
         r#"
-[[providers]]
-id = "fake"
-kind = "openai"
-base_url = "{fake}"
-models = ["gpt-*", "text-embedding-*"]
-discover = false
-skip_probe = true
-
 [[providers]]
 id = "mock"
 kind = "mock"
@@ -46,8 +41,9 @@ error_status = 503
 [virtual_models.resilient]
 targets = ["broken/broken-1", "fake/gpt-4o-mini"]
 description = "fails over from a broken mock to the fake upstream"
-"#
-    )
+"#,
+    );
+    config
 }
 
 /// The browser, or why the test cannot run.
@@ -115,13 +111,11 @@ async fn the_console_in_a_real_browser() {
         .env("CONSOLE_OPEN_URL", &open.url)
         .env("SPARE_UPSTREAM", spare.base_url())
         .env("SCREENSHOTS", &shots)
-        .env("CHROMIUM", &chromium)
-        .env_remove("HTTP_PROXY")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy");
+        .env("CHROMIUM", &chromium);
+    // Node's fetch must reach 127.0.0.1 directly.
+    for proxy in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        cmd.env_remove(proxy).env_remove(proxy.to_lowercase());
+    }
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
         .unwrap()

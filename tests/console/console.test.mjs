@@ -256,6 +256,24 @@ test('the web console', async (t) => {
     await shoot(page, 'en-config-test-result');
   });
 
+  await t.test('a virtual model edited as JSON: an unknown target is refused next to the JSON, a good one is served', async () => {
+    await visit(page, 'config/models');
+    await page.click('#add-models');
+    await page.fill('#editor-form [name=name]', 'console-vm');
+    await page.fill('#editor-form [name=json]', JSON.stringify({ targets: ['nowhere/x'] }));
+    await page.click('#editor-form button[name=save]');
+    const err = page.locator('#editor-form label:has([name=json]) .field-error');
+    await err.waitFor();
+    assert.match(await err.textContent(), /nowhere/);
+    await page.fill('#editor-form [name=json]', JSON.stringify({ targets: ['fake/gpt-4o-mini'], description: 'made in the console' }));
+    await page.click('#editor-form button[name=save]');
+    await page.locator('tr[data-item="console-vm"]').waitFor();
+    const r = await chat('console-vm', 'through the new virtual model');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.headers.get('x-switchyard-route'), 'virtual:console-vm');
+    await shoot(page, 'en-config-models-added');
+  });
+
   await t.test('create, refuse a duplicate, rotate and delete a virtual key', async () => {
     await visit(page, 'config/keys');
     await page.fill('#key-form [name=id]', 'console-key');
