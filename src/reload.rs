@@ -170,6 +170,10 @@ impl Live {
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/admin/reload", post(reload_handler))
+            .route_layer(axum::middleware::from_fn_with_state(
+                self.clone(),
+                crate::admin_config::authorize,
+            ))
             .with_state(self.clone())
             .merge(crate::admin_config::routes(self.clone()))
             .merge(crate::openapi::routes())
@@ -339,17 +343,8 @@ struct ReloadQuery {
 async fn reload_handler(
     State(live): State<Arc<Live>>,
     Query(query): Query<ReloadQuery>,
-    req: Request,
 ) -> Response {
     let current = live.current();
-    let key = current
-        .config
-        .admin_key
-        .as_ref()
-        .map(|k| k.expose().as_bytes());
-    if let Err(res) = crate::admin::check(key, &req) {
-        return res;
-    }
     let dry_run = query.dry_run;
     match live.reload(dry_run).await {
         Ok(r) => axum::Json(json!({

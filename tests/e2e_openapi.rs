@@ -3,11 +3,6 @@
 //! documented (checked by `tests/python/openapi_check.py` with
 //! `openapi-spec-validator` and `jsonschema`, which `./scripts/test` installs).
 
-#![expect(
-    clippy::unwrap_used,
-    reason = "test helpers unwrap: a failure is the test failing"
-)]
-
 mod common;
 
 use std::path::PathBuf;
@@ -71,7 +66,7 @@ chunk_delay_ms = 1
     // Every path it lists is served (no 404 "no route" from the fallback).
     for (path, item) in paths {
         for method in item.as_object().unwrap().keys() {
-            let concrete = path.replace('{', "").replace('}', "");
+            let concrete = path.replace(['{', '}'], "");
             let m = http::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let res = client().request(m, gw.at(&concrete)).send().await.unwrap();
             if res.status() == 404 {

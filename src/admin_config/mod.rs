@@ -9,10 +9,11 @@
 //! wrote. Secrets are write-only: answers show `{"set": true}` in their place.
 
 mod doc;
+mod entries;
 mod fields;
 mod route_test;
+mod write;
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
@@ -22,13 +23,14 @@ use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
-use http::{HeaderValue, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use toml_edit::DocumentMut;
 
-use crate::config::{Config, Overrides};
-use crate::reload::{CONFIG_VERSION_HEADER, Generation, Live, Writer};
+use crate::config::Config;
+use crate::reload::{Generation, Live};
+use entries::{create, remove, replace};
+use write::{config_path, write};
 
 /// `/admin/config`, `/admin/providers`, `/admin/routes`, `/admin/models`,
 /// `/admin/route/test`, behind the admin key.
@@ -46,7 +48,8 @@ pub fn routes(live: Arc<Live>) -> Router {
         .with_state(live)
 }
 
-async fn authorize(State(live): State<Arc<Live>>, req: Request, next: Next) -> Response {
+/// Lets a request through with the serving configuration's admin key (see [`crate::admin::check`]).
+pub(crate) async fn authorize(State(live): State<Arc<Live>>, req: Request, next: Next) -> Response {
     let current = live.current();
     let key = current
         .config
@@ -163,9 +166,7 @@ impl Kind {
                 .iter()
                 .map(|p| {
                     let mut v = compact(serde_json::to_value(p).unwrap_or_default());
-                    if let Some(h) = v.get_mut("headers").and_then(Value::as_object_mut) {
-                        h.values_mut().for_each(|v| *v = json!({"set": true}));
-                    }
+                    mask_headers(&mut v);
                     (p.id.clone(), mask(v))
                 })
                 .collect(),
@@ -241,13 +242,10 @@ fn mask(v: Value) -> Value {
     }
 }
 
-/// The config file the API reads and writes: `--config`, else
-/// `switchyard.toml` if present (as at start); none when the gateway runs
-/// from the environment.
-fn config_path(overrides: &Overrides) -> Option<PathBuf> {
-    match &overrides.config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("switchyard.toml")).filter(|p| p.exists()),
+/// A provider's header values may be keys: `{"set": true}` each.
+fn mask_headers(provider: &mut Value) {
+    if let Some(h) = provider.get_mut("headers").and_then(Value::as_object_mut) {
+        h.values_mut().for_each(|v| *v = json!({"set": true}));
     }
 }
 
@@ -260,11 +258,7 @@ async fn show_config(State(live): State<Arc<Live>>) -> Response {
     let path = config_path(live.overrides());
     let mut config = mask(serde_json::to_value(&*g.config).unwrap_or_default());
     if let Some(providers) = config.get_mut("providers").and_then(Value::as_array_mut) {
-        for p in providers {
-            if let Some(h) = p.get_mut("headers").and_then(Value::as_object_mut) {
-                h.values_mut().for_each(|v| *v = json!({"set": true}));
-            }
-        }
+        providers.iter_mut().for_each(mask_headers);
     }
     axum::Json(json!({
         "version": version_label(&g),
@@ -353,353 +347,4 @@ fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Ok(_) => Err(ApiError::bad_request("the body must be a JSON object")),
         Err(e) => Err(ApiError::bad_request(format!("the body is not JSON: {e}"))),
     }
-}
-
-/// Which entry a write touched: the id it has after the write.
-struct Edited {
-    id: Option<String>,
-}
-
-/// Applies `edit` to the config file under the reload lock, validates and
-/// builds the result like a start, then (unless `dry_run`) writes the file
-/// and swaps the new gateway in.
-async fn write(
-    live: &Live,
-    dry_run: bool,
-    kind: Kind,
-    edit: impl FnOnce(&mut DocumentMut) -> Result<Edited, ApiError>,
-) -> Result<Response, ApiError> {
-    let writer = live.writer().await;
-    let path = config_path(writer.overrides()).ok_or_else(no_file)?;
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| ApiError::internal(format!("reading `{}`: {e}", path.display())))?;
-    let mut doc: DocumentMut = text.parse().map_err(|e| {
-        ApiError::invalid(format!(
-            "the config file `{}` does not parse (fix it by hand first): {e}",
-            path.display()
-        ))
-    })?;
-    let edited = edit(&mut doc)?;
-    let new_text = doc.to_string();
-    let (report, config) = apply(&writer, &path, &new_text, dry_run)?;
-    let entry = edited.id.and_then(|id| {
-        kind.list(&config)
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, v)| v)
-    });
-    let mut res = axum::Json(json!({
-        "applied": report.applied,
-        "dry_run": dry_run,
-        "version": report.version,
-        "changes": report.changes,
-        "persisted_to": if dry_run { None } else { Some(path.display().to_string()) },
-        kind.what().replace(' ', "_"): entry,
-    }))
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&report.version) {
-        res.headers_mut().insert(CONFIG_VERSION_HEADER, v);
-    }
-    Ok(res)
-}
-
-/// Validates and builds `text` as the content of `path`; unless `dry_run`,
-/// writes it and swaps it in.
-fn apply(
-    writer: &Writer<'_>,
-    path: &Path,
-    text: &str,
-    dry_run: bool,
-) -> Result<(crate::reload::ReloadReport, Config), ApiError> {
-    let prefix = format!("config file `{}`: ", path.display());
-    let strip = |e: String| e.strip_prefix(&prefix).map(str::to_owned).unwrap_or(e);
-    let config = Config::load_str(writer.overrides(), path, text)
-        .map_err(|e| ApiError::invalid(strip(e.to_string())))?;
-    let next = writer
-        .prepare(config)
-        .map_err(|e| ApiError::invalid(strip(e)))?;
-    let config = next.config().clone();
-    if dry_run {
-        return Ok((writer.report(next), config));
-    }
-    persist(path, text)?;
-    Ok((writer.commit(next), config))
-}
-
-fn no_file() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "no_config_file",
-        "the gateway runs without a config file (its providers come from the environment), \
-         so a change could not be kept: start it with `--config FILE` to change the \
-         configuration through the admin API",
-    )
-}
-
-/// Writes `text` over `path` atomically (a temporary file beside it, renamed),
-/// keeping the file's permissions; a symlink's target is written.
-fn persist(path: &Path, text: &str) -> Result<(), ApiError> {
-    let fail = |e: std::io::Error| {
-        ApiError::internal(format!(
-            "writing `{}`: {e}; the running configuration is unchanged",
-            path.display()
-        ))
-    };
-    let target = std::fs::canonicalize(path).map_err(fail)?;
-    let mut tmp = target.clone().into_os_string();
-    tmp.push(".switchyard-new");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, text).map_err(fail)?;
-    if let Ok(meta) = std::fs::metadata(&target) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, &target).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
-}
-
-/// Takes the entry's id out of `body` (required), and `position` (routes).
-fn split(kind: Kind, body: &mut Map<String, Value>, at: &str) -> Result<Option<String>, ApiError> {
-    let field = kind.id_field();
-    let id = match body.get(field) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
-        Some(_) => {
-            return Err(
-                ApiError::invalid(format!("`{field}` must be a non-empty string"))
-                    .field(format!("{at}.{field}")),
-            );
-        }
-    };
-    if kind == Kind::Model {
-        body.remove("name");
-    }
-    Ok(id)
-}
-
-fn position(
-    body: &mut Map<String, Value>,
-    query: Option<usize>,
-) -> Result<Option<usize>, ApiError> {
-    let from_body = match body.remove("position") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().ok_or_else(|| {
-            ApiError::invalid("`position` must be a whole number (0 = tried first)")
-                .field("position")
-        })? as usize),
-    };
-    Ok(query.or(from_body))
-}
-
-/// Refuses `{"set": true}` where there is no old secret to keep.
-fn no_placeholders(body: &Map<String, Value>, at: &str) -> Result<(), ApiError> {
-    let placeholder = |v: &Value| v == &json!({"set": true});
-    if body.get("api_key").is_some_and(placeholder) {
-        return Err(ApiError::invalid(
-            "`api_key`: {\"set\": true} keeps a key, but there is none: give the key",
-        )
-        .field(format!("{at}.api_key")));
-    }
-    if let Some((name, _)) = body
-        .get("headers")
-        .and_then(Value::as_object)
-        .and_then(|h| h.iter().find(|(_, v)| placeholder(v)))
-    {
-        return Err(ApiError::invalid(format!(
-            "`headers.{name}`: {{\"set\": true}} keeps a value, but there is none: give the value"
-        ))
-        .field(format!("{at}.headers")));
-    }
-    Ok(())
-}
-
-/// Where `id` is in the file's `[[key]]` list (unnamed rules answer to `rules[i]`).
-fn index_of(kind: Kind, list: &toml_edit::ArrayOfTables, id: &str) -> Option<usize> {
-    let field = kind.id_field();
-    list.iter()
-        .position(|t| t.get(field).and_then(|v| v.as_str()) == Some(id))
-        .or_else(|| {
-            let i: usize = id.strip_prefix("rules[")?.strip_suffix(']')?.parse().ok()?;
-            (kind == Kind::Route && list.get(i).is_some_and(|t| !t.contains_key(field)))
-                .then_some(i)
-        })
-}
-
-fn conflict(kind: Kind, id: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "conflict",
-        format!("a {} `{id}` exists already", kind.what()),
-    )
-    .field(kind.id_field())
-}
-
-fn create(
-    kind: Kind,
-    doc: &mut DocumentMut,
-    mut body: Map<String, Value>,
-    position_q: Option<usize>,
-) -> Result<Edited, ApiError> {
-    let key = kind.key();
-    if kind == Kind::Model {
-        let at = "virtual_models";
-        let id = split(kind, &mut body, at)?
-            .ok_or_else(|| ApiError::invalid("`name` is required").field("name"))?;
-        let map = doc::map(doc, key).map_err(ApiError::invalid)?;
-        if map.contains_key(&id) {
-            return Err(conflict(kind, &id));
-        }
-        let at = format!("virtual_models.{id}");
-        let table = doc::new_table(&body, &at).map_err(|e| ApiError::invalid(e).field(&at))?;
-        map.insert(&id, toml_edit::Item::Table(table));
-        return Ok(Edited { id: Some(id) });
-    }
-    let list = doc::entries(doc, key).map_err(ApiError::invalid)?;
-    let pos = position(&mut body, position_q)?
-        .unwrap_or(list.len())
-        .min(list.len());
-    let at = format!("{key}[{pos}]");
-    let id = split(kind, &mut body, &at)?.ok_or_else(|| {
-        ApiError::invalid(format!("`{}` is required", kind.id_field()))
-            .field(format!("{at}.{}", kind.id_field()))
-    })?;
-    if index_of(kind, list, &id).is_some() {
-        return Err(conflict(kind, &id));
-    }
-    if kind == Kind::Provider {
-        no_placeholders(&body, &at)?;
-    }
-    let table = doc::new_table(&body, &at).map_err(ApiError::invalid)?;
-    doc::insert_at(list, table, pos);
-    Ok(Edited { id: Some(id) })
-}
-
-fn replace(
-    kind: Kind,
-    doc: &mut DocumentMut,
-    id: &str,
-    mut body: Map<String, Value>,
-    position_q: Option<usize>,
-) -> Result<Edited, ApiError> {
-    let key = kind.key();
-    if kind == Kind::Model {
-        let at = format!("virtual_models.{id}");
-        if split(kind, &mut body, &at)?.is_some_and(|n| n != id) {
-            return Err(ApiError::invalid(
-                "a virtual model cannot be renamed: add it under the new name, then delete the old one",
-            )
-            .field("name"));
-        }
-        let map = doc::map(doc, key).map_err(ApiError::invalid)?;
-        let table = map
-            .get_mut(id)
-            .and_then(|t| t.as_table_like_mut())
-            .ok_or_else(|| kind.not_found(id))?;
-        doc::fill(table, &body, &[], &at).map_err(ApiError::invalid)?;
-        return Ok(Edited {
-            id: Some(id.to_owned()),
-        });
-    }
-    let list = doc::entries(doc, key).map_err(ApiError::invalid)?;
-    let i = index_of(kind, list, id).ok_or_else(|| kind.not_found(id))?;
-    let at = format!("{key}[{i}]");
-    let pos = position(&mut body, position_q)?;
-    let new_id = split(kind, &mut body, &at)?;
-    let mut keep: Vec<&str> = Vec::new();
-    match kind {
-        Kind::Provider => {
-            if new_id.as_deref().is_some_and(|n| n != id) {
-                return Err(ApiError::invalid(
-                    "a provider's `id` cannot change (rules name it): add a new provider, then delete this one",
-                )
-                .field(format!("{at}.id")));
-            }
-            body.insert("id".into(), json!(id));
-            keep_secrets(list.get(i), &mut body, &mut keep, &at)?;
-        }
-        Kind::Route => {
-            if let Some(n) = &new_id
-                && n != id
-                && index_of(kind, list, n).is_some()
-            {
-                return Err(conflict(kind, n));
-            }
-        }
-        Kind::Model => {}
-    }
-    let id_after = new_id.unwrap_or_else(|| id.to_owned());
-    match pos {
-        Some(pos) => {
-            let mut table = doc::take(list, i).ok_or_else(|| kind.not_found(id))?;
-            doc::fill(&mut table, &body, &keep, &at).map_err(ApiError::invalid)?;
-            doc::insert_at(list, table, pos);
-        }
-        None => {
-            let table = list.get_mut(i).ok_or_else(|| kind.not_found(id))?;
-            doc::fill(table, &body, &keep, &at).map_err(ApiError::invalid)?;
-        }
-    }
-    Ok(Edited { id: Some(id_after) })
-}
-
-/// A provider's PUT: `api_key` left out (or `{"set": true}`) keeps the old
-/// one, as do `headers` left out and header values given as `{"set": true}`.
-fn keep_secrets(
-    old: Option<&toml_edit::Table>,
-    body: &mut Map<String, Value>,
-    keep: &mut Vec<&str>,
-    at: &str,
-) -> Result<(), ApiError> {
-    let placeholder = json!({"set": true});
-    let old_key = old.and_then(|t| t.get("api_key")).map(doc::to_json);
-    match body.get("api_key") {
-        None => keep.push("api_key"),
-        Some(v) if *v == placeholder => match old_key {
-            Some(k) => {
-                body.insert("api_key".into(), k);
-            }
-            None => {
-                return Err(ApiError::invalid(
-                    "`api_key`: {\"set\": true} keeps a key, but there is none: give the key",
-                )
-                .field(format!("{at}.api_key")));
-            }
-        },
-        Some(_) => {}
-    }
-    let old_headers = old.and_then(|t| t.get("headers")).map(doc::to_json);
-    match body.get_mut("headers") {
-        None => keep.push("headers"),
-        Some(Value::Object(h)) => {
-            for (name, v) in h.iter_mut() {
-                if *v != placeholder {
-                    continue;
-                }
-                match old_headers.as_ref().and_then(|o| o.get(name)) {
-                    Some(old) => *v = old.clone(),
-                    None => {
-                        return Err(ApiError::invalid(format!(
-                            "`headers.{name}`: {{\"set\": true}} keeps a value, but there is none: give the value"
-                        ))
-                        .field(format!("{at}.headers")));
-                    }
-                }
-            }
-        }
-        Some(_) => {}
-    }
-    Ok(())
-}
-
-fn remove(kind: Kind, doc: &mut DocumentMut, id: &str) -> Result<Edited, ApiError> {
-    if kind == Kind::Model {
-        let map = doc::map(doc, kind.key()).map_err(ApiError::invalid)?;
-        map.remove(id).ok_or_else(|| kind.not_found(id))?;
-        return Ok(Edited { id: None });
-    }
-    let list = doc::entries(doc, kind.key()).map_err(ApiError::invalid)?;
-    let i = index_of(kind, list, id).ok_or_else(|| kind.not_found(id))?;
-    list.remove(i);
-    Ok(Edited { id: None })
 }
