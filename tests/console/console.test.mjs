@@ -38,6 +38,17 @@ async function chat(model, prompt, headers = {}) {
   return { status: res.status, headers: res.headers, json };
 }
 
+/** Waits until the journal lists at least `n` records for `query` (it writes in batches). */
+async function journaled(query, n) {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${URL_}/admin/records?${query}`, { headers: { authorization: `Bearer ${KEY}` } });
+    const page = await res.json();
+    if (page.records && page.records.length >= n) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the journal never listed ${n} records for ${query}`);
+}
+
 /** A page that records console errors, page errors and missing translations. */
 async function openPage(browser, { locale = 'en-US', base = URL_ } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 1360, height: 900 } });
@@ -125,6 +136,7 @@ test('the web console', async (t) => {
   });
 
   await t.test('the filter narrows the table', async () => {
+    await journaled('source=console-test', 4);
     await visit(page, 'requests?source=console-test');
     await page.locator('#records tr.rec').first().waitFor();
     const rows = await page.locator('#records tr.rec').count();
@@ -170,6 +182,8 @@ test('the web console', async (t) => {
     const rescued = await chat('resilient', 'rescue me');
     assert.equal(rescued.status, 200);
     assert.equal(rescued.headers.get('x-switchyard-attempts'), '2');
+    await journaled('status=error', 1);
+    await journaled('model=resilient', 1);
     await visit(page, 'errors');
     await page.locator(`#failed tr[data-id="${failed.headers.get('x-switchyard-request-id')}"]`).waitFor();
     await page.locator(`#mitigated tr[data-id="${rescued.headers.get('x-switchyard-request-id')}"]`).waitFor();
