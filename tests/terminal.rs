@@ -419,6 +419,23 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     tmux.wait("the chat request in the stats", |s| {
         stats_row(s, "fake").is_some_and(|r| r[0] == "4")
     });
+    // A failed chat request shows the gateway's error.
+    upstream.push(Reply::Status {
+        status: 500,
+        body: json!({"error": {"message": "chat upstream down", "type": "server_error"}})
+            .to_string(),
+        headers: vec![],
+    });
+    tmux.type_text("second prompt");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the chat error", |s| {
+        s.contains("failed: HTTP 500") && s.contains("chat upstream down")
+    });
+    assert!(screen.contains("> second prompt"), "{screen}");
+    assert!(!screen.contains("echo: hello from top"), "{screen}");
+    tmux.wait("the failed chat request in the stats", |s| {
+        stats_row(s, "fake").is_some_and(|r| r[0] == "5" && r[1] == "2")
+    });
 
     // Filter the feed: only the tagged requests stay.
     tmux.keys(&["Tab", "/"]);
@@ -467,7 +484,7 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
         false,
     )
     .await;
-    tmux.wait("a request after the restart", |s| s.contains("5 requests"));
+    tmux.wait("a request after the restart", |s| s.contains("6 requests"));
 
     tmux.keys(&["q"]);
     let screen = tmux.wait("top to exit", |s| {
@@ -485,4 +502,42 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
         "the alternate screen is left"
     );
     drop(again);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_reconnects_when_the_gateway_restarts() {
+    let upstream = FakeUpstream::start().await;
+    let mut gw = gateway(&upstream);
+    let port = gw.url.rsplit(':').next().unwrap().to_owned();
+    let config_text = std::fs::read_to_string(gw.config_path()).unwrap();
+    let watch = Running::spawn(&["watch", "--url", &gw.url, "--admin-key", ADMIN_KEY], &[]);
+    watch.wait_stderr("watching");
+    gw.signal("KILL");
+    gw.wait_exit(Duration::from_secs(10)).unwrap();
+    watch.wait_stderr("connection lost");
+    watch.wait_stderr("reconnecting in");
+
+    let dir = common::temp_dir("watch-restart");
+    std::fs::write(dir.join("switchyard.toml"), config_text).unwrap();
+    let config_arg = dir.join("switchyard.toml").display().to_string();
+    let _again = Running::spawn(
+        &[
+            "--config",
+            &config_arg,
+            "--port",
+            &port,
+            "--bind",
+            "127.0.0.1",
+        ],
+        &[
+            ("TEST_ADMIN_KEY", ADMIN_KEY),
+            ("TEST_CLIENT_KEY", CLIENT_KEY),
+        ],
+    );
+    watch.wait_stderr("reconnected");
+    let url = format!("http://127.0.0.1:{port}");
+    let (status, id) = chat(&url, "gpt-4o-mini", "after the restart", false).await;
+    assert_eq!(status, 200);
+    let line = watch.next_stdout();
+    assert!(line.contains(&id), "{line}");
 }
