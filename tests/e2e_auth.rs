@@ -46,19 +46,29 @@ fn bearer(key: &str) -> String {
     format!("Bearer {key}")
 }
 
+/// GETs `path` with the admin key and returns the body as text.
+async fn get_text(gw: &Gateway, path: &str) -> String {
+    client()
+        .get(gw.at(path))
+        .header("authorization", "Bearer admin-secret-1")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// GETs `path` with the admin key and parses the body as JSON.
+async fn get_json(gw: &Gateway, path: &str) -> Value {
+    serde_json::from_str(&get_text(gw, path).await).unwrap()
+}
+
 /// Waits until the journal holds at least `n` records; returns the newest `n` (newest first).
 async fn records(gw: &Gateway, n: usize) -> Vec<Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let page: Value = client()
-            .get(gw.at(&format!("/admin/records?limit={n}")))
-            .header("authorization", "Bearer admin-secret-1")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = get_json(gw, &format!("/admin/records?limit={n}")).await;
         let rows = page["records"].as_array().cloned().unwrap_or_default();
         if rows.len() >= n || std::time::Instant::now() > deadline {
             return rows;
@@ -158,14 +168,7 @@ async fn key_mode_accepts_every_header_and_refuses_in_the_clients_shape() {
             .all(|r| r["status"] == 401 && r["key_id"].is_null()),
         "{rows:?}"
     );
-    let older: Value = client()
-        .get(gw.at("/admin/records?limit=20"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let older = get_json(&gw, "/admin/records?limit=20").await;
     let ok: Vec<_> = older["records"]
         .as_array()
         .unwrap()
@@ -345,15 +348,7 @@ async fn virtual_keys_carry_identity_models_and_team_credentials() {
     );
 
     // The admin list shows both config keys, masked, with their metadata.
-    let list: Value = client()
-        .get(gw.at("/admin/keys"))
-        .header(admin[0].0, admin[0].1)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&gw, "/admin/keys").await;
     assert_eq!(list["mode"], "virtual_keys");
     let keys = list["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2);
@@ -668,14 +663,9 @@ async fn a_brute_force_changes_nothing_and_leaks_nothing() {
     assert_eq!(status, 401);
     let (status, _) = chat(&gw, &[("authorization", &bearer(TEAM_A))], "gpt-4o-mini").await;
     assert_eq!(status, 200);
-    let metrics_before = client()
-        .get(gw.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Their records (and metrics) are written when the answers end.
+    assert_eq!(records(&gw, 2).await.len(), 2);
+    let metrics_before = get_text(&gw, "/metrics").await;
     let series_before = series(&metrics_before);
 
     const TRIES: usize = 10_000;
@@ -728,14 +718,7 @@ async fn a_brute_force_changes_nothing_and_leaks_nothing() {
     assert_eq!(before, after);
 
     // Metrics: counted, and no new series per key tried.
-    let metrics = client()
-        .get(gw.at("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = get_text(&gw, "/metrics").await;
     let new: Vec<_> = series(&metrics)
         .difference(&series_before)
         .filter(|s| s.contains('{'))
@@ -764,15 +747,7 @@ async fn a_brute_force_changes_nothing_and_leaks_nothing() {
         "journal has {} lines",
         journal.lines().count()
     );
-    let page = client()
-        .get(gw.at("/admin/records?limit=1000&status=401"))
-        .header("authorization", "Bearer admin-secret-1")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&gw, "/admin/records?limit=1000&status=401").await;
     let logs = gw.logs();
     for (what, text) in [
         ("logs", &logs),
