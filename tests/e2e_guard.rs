@@ -458,3 +458,32 @@ async fn official_python_sdks_see_redaction_and_refusals() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redact_responses_api_input_items() {
+    let (up, gw) = setup("[guard]\nmode = \"redact\"").await;
+    let body = json!({
+        "model": "gpt-4o-mini",
+        "instructions": format!("escalate to {EMAIL}"),
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": format!("my key {AWS_KEY}")}]}
+        ]
+    });
+    let res = post(&gw, "/v1/responses", &body).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let rid = id(&res);
+    let sent = String::from_utf8(up.requests()[0].body.to_vec()).unwrap();
+    assert!(sent.contains("escalate to [REDACTED:email]"), "{sent}");
+    assert!(sent.contains("my key [REDACTED:aws_access_key]"), "{sent}");
+    let rec = record(&gw, &rid).await;
+    let f = findings(&rec);
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str()),
+        ("email", "/instructions")
+    );
+    assert_eq!(
+        (f[1].0.as_str(), f[1].1.as_str(), f[1].2),
+        ("aws_access_key", "/input/0/content/0/text", 7)
+    );
+    assert_nowhere(&gw, &[rid], &[EMAIL, AWS_KEY]).await;
+}
