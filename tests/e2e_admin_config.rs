@@ -725,3 +725,143 @@ to = "a/gpt-team"
     assert_eq!(v["source"], "file");
     assert!(v["version"].as_str().unwrap().starts_with("1-"), "{v}");
 }
+
+/// A gateway started without a config file (providers from the environment); killed on drop.
+struct NoFile(std::process::Child, String);
+
+impl Drop for NoFile {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_without_file(upstream: &str) -> NoFile {
+    use std::io::BufRead;
+    let dir = common::temp_dir("nofile");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .current_dir(&dir)
+        .args(["--port", "0", "--bind", "127.0.0.1"])
+        .env("OPENAI_BASE_URL", upstream)
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("SWITCHYARD_ADMIN_KEY")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let url = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(u) = line.strip_prefix("switchyard listening on ") {
+            break u.to_owned();
+        }
+    };
+    NoFile(child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_config_file_changes_are_refused_and_say_why() {
+    let up = FakeUpstream::start().await;
+    let gw = start_without_file(&up.base_url());
+    // No admin_key: this machine's clients may use the admin API.
+    let get = client()
+        .get(format!("{}/admin/config", gw.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+    let v: Value = get.json().await.unwrap();
+    assert_eq!(
+        (v["source"].clone(), v["persisted_to"].clone()),
+        (json!("environment"), Value::Null),
+        "{v}"
+    );
+    assert_eq!(v["config"]["providers"][0]["id"], "openai");
+    let body = json!({"id": "m", "kind": "mock", "models": ["m-*"]});
+    for dry_run in ["", "?dry_run=true"] {
+        let res = client()
+            .post(format!("{}/admin/providers{dry_run}", gw.1))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 409);
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["error"]["type"], "no_config_file", "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("--config"),
+            "{v}"
+        );
+    }
+    let res = client()
+        .delete(format!("{}/admin/providers/openai", gw.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    // Reads and the route test work all the same.
+    let test = json!({"endpoint": "/v1/chat/completions", "body": chat("gpt-4o-mini")});
+    let res = client()
+        .post(format!("{}/admin/route/test", gw.1))
+        .json(&test)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["route"]["candidates"][0]["provider"], "openai", "{v}");
+    assert!(
+        up.requests()
+            .iter()
+            .all(|r| r.path != "/v1/chat/completions"),
+        "nothing was sent"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hand_edit_reloaded_by_sighup_and_an_api_write_both_stay() {
+    let a = FakeUpstream::start().await;
+    let gw = Gateway::start(&config(&a));
+    let path = gw.config_path();
+    for round in 0..5 {
+        // By hand: append a provider, then SIGHUP; meanwhile the API adds another.
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str(&format!("\n# hand {round}\n[[providers]]\nid = \"hand{round}\"\nkind = \"mock\"\nmodels = [\"hand{round}-*\"]\n"));
+        std::fs::write(&path, text).unwrap();
+        let api = json!({"id": format!("api{round}"), "kind": "mock", "models": [format!("api{round}-*")]});
+        let post = admin(&gw, "POST", "/admin/providers", Some(api));
+        gw.signal("HUP");
+        let (s, v) = post.await;
+        assert_eq!(s, 201, "{v}");
+    }
+    gw.signal("HUP");
+    let file = std::fs::read_to_string(&path).unwrap();
+    for round in 0..5 {
+        assert!(
+            file.contains(&format!(
+                "# hand {round}\n[[providers]]\nid = \"hand{round}\""
+            )),
+            "{file}"
+        );
+        assert!(file.contains(&format!("id = \"api{round}\"")), "{file}");
+    }
+    // The last reload has run when a model it added answers.
+    let mut served = 0;
+    for _ in 0..100 {
+        let (_, list) = admin(&gw, "GET", "/admin/providers", None).await;
+        served = list["providers"].as_array().unwrap().len();
+        if served == 11 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(served, 11);
+    for round in 0..5 {
+        for who in ["hand", "api"] {
+            let res = gw
+                .post_json("/v1/chat/completions", &chat(&format!("{who}{round}-x")))
+                .await;
+            assert_eq!(res.status(), 200, "{who}{round}");
+        }
+    }
+}

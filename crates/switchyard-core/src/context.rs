@@ -272,7 +272,40 @@ pub struct ExchangeState {
     /// The request body with every guard finding redacted: what journals keep
     /// instead of the client's body when the guard found something.
     pub guard_request_body: Option<bytes::Bytes>,
+    /// Redacts what the guard finds in the answer journals keep (set when the
+    /// prompt had findings, so a model repeating a secret does not journal it).
+    pub guard_redactor: Option<TextRedactor>,
 }
+
+/// A function that redacts secrets in a text, or says there are none (`None`).
+#[derive(Clone)]
+pub struct TextRedactor(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+
+impl TextRedactor {
+    /// A redactor calling `f`.
+    pub fn new(f: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        TextRedactor(Arc::new(f))
+    }
+
+    /// `text` with its secrets redacted, or `None` when it has none.
+    pub fn redact(&self, text: &str) -> Option<String> {
+        (self.0)(text)
+    }
+}
+
+impl fmt::Debug for TextRedactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TextRedactor")
+    }
+}
+
+impl PartialEq for TextRedactor {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for TextRedactor {}
 
 /// One thing the prompt guard found in a request: its kind and place, never its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,6 +405,11 @@ impl Exchange {
         let mut s = self.lock();
         s.guard_findings = findings;
         s.guard_request_body = redacted_body;
+    }
+
+    /// Sets what redacts the answer's text before journals keep it (guard layer).
+    pub fn set_guard_redactor(&self, redactor: TextRedactor) {
+        self.lock().guard_redactor = Some(redactor);
     }
 
     /// Records the class of failure (a layer that refused or broke the exchange).

@@ -38,7 +38,7 @@ pub use body::{Body, BoxError};
 pub use catch::{Catch, CatchFuture, CatchLayer};
 pub use context::{
     Attempt, Attribution, Candidate, Exchange, ExchangeState, GuardFinding, Identity, ProviderKeys,
-    Quota, RequestContext, RequestId, RouteDecision, Usage,
+    Quota, RequestContext, RequestId, RouteDecision, TextRedactor, Usage,
 };
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;

@@ -368,9 +368,18 @@ impl<H: OnRecord> InFlight<H> {
             response_bytes: self.bytes,
             request_body: std::mem::take(&mut self.request_body),
             request_truncated: self.request_truncated,
-            response_body,
+            response_body: match &ex.guard_redactor {
+                Some(r) => response_body.map(|b| match r.redact(&String::from_utf8_lossy(&b)) {
+                    Some(text) => Bytes::from(text),
+                    None => b,
+                }),
+                None => response_body,
+            },
             response_truncated: self.response_truncated,
-            answer: ex.output_text.as_ref().map(|t| t.to_string()),
+            answer: ex.output_text.as_ref().map(|t| {
+                let redacted = ex.guard_redactor.as_ref().and_then(|r| r.redact(t));
+                redacted.unwrap_or_else(|| t.to_string())
+            }),
             answer_truncated: ex.output_truncated,
             guard_findings: ex.guard_findings.iter().map(FindingRecord::from).collect(),
         }
