@@ -206,6 +206,10 @@ async fn watch_prints_one_line_per_request_and_json_with_json() {
     assert_eq!(first["tags"], json!(["greeting"]));
     assert_eq!(first["route"], "rule:greetings");
     assert_eq!(first["status"], 200);
+    assert_eq!(first["protocol"], "openai");
+    assert_eq!(first["response_model"], "gpt-4o-mini");
+    assert!(first["ts_ms"].as_i64().unwrap() > 1_700_000_000_000);
+    assert!(first["chunks"].as_u64().unwrap() > 1, "streamed: {first}");
     assert!(first["usage"]["output_tokens"].as_u64().unwrap() > 0);
     let second: Value = serde_json::from_str(&json.next_stdout()).unwrap();
     assert_eq!(second["id"], failed.as_str());

@@ -23,7 +23,8 @@ pub struct FeedEvent {
 /// subscriber that falls more than the capacity behind loses the oldest
 /// events (its receiver reports how many).
 ///
-/// `complete` carries the whole record without its bodies.
+/// `complete` carries the fields of a listed record (`/admin/records`): the
+/// record without its bodies, candidates and attempt details.
 #[derive(Clone, Debug)]
 pub struct EventFeed {
     tx: broadcast::Sender<FeedEvent>,
@@ -88,7 +89,9 @@ struct Complete<'a> {
 struct Lean<'a> {
     id: &'a str,
     time: &'a str,
+    ts_ms: i64,
     endpoint: &'a str,
+    protocol: &'a str,
     stream: bool,
     key_id: &'a Option<String>,
     team: &'a Option<String>,
@@ -99,6 +102,7 @@ struct Lean<'a> {
     requested_model: &'a Option<String>,
     provider: &'a Option<String>,
     model: &'a Option<String>,
+    response_model: &'a Option<String>,
     attempts: usize,
     status: u16,
     outcome: &'static str,
@@ -107,9 +111,12 @@ struct Lean<'a> {
     usage: &'a Option<crate::record::UsageRecord>,
     cost_usd: Option<f64>,
     duration_ms: f64,
+    ttfb_ms: Option<f64>,
     ttft_ms: Option<f64>,
     overhead_us: Option<u64>,
     tokens_per_second: Option<f64>,
+    chunks: u64,
+    response_bytes: u64,
 }
 
 impl OnRecord for EventFeed {
@@ -153,7 +160,9 @@ impl OnRecord for EventFeed {
                 record: Lean {
                     id: &r.id,
                     time: &r.time,
+                    ts_ms: r.ts_ms,
                     endpoint: r.endpoint,
+                    protocol: r.protocol,
                     stream: r.stream,
                     key_id: &r.key_id,
                     team: &r.team,
@@ -164,6 +173,7 @@ impl OnRecord for EventFeed {
                     requested_model: &r.requested_model,
                     provider: &r.provider,
                     model: &r.model,
+                    response_model: &r.response_model,
                     attempts: r.attempts.len(),
                     status: r.status,
                     outcome: r.outcome.as_str(),
@@ -172,9 +182,12 @@ impl OnRecord for EventFeed {
                     usage: &r.usage,
                     cost_usd: r.cost_usd,
                     duration_ms: r.duration_ms,
+                    ttfb_ms: r.ttfb_ms,
                     ttft_ms: r.ttft_ms,
                     overhead_us: r.overhead_us,
                     tokens_per_second: r.tokens_per_second,
+                    chunks: r.chunks,
+                    response_bytes: r.response_bytes,
                 },
             },
         );
