@@ -311,6 +311,13 @@ test('the web console', async (t) => {
     page.once('dialog', (d) => d.accept());
     await page.click('tr[data-key="console-key"] button[name=delete]');
     await page.locator('tr[data-key="console-key"]').waitFor({ state: 'detached' });
+    // The tab says how keys are checked; in open mode a new key comes with the server's warning.
+    assert.match(await page.textContent('#key-mode'), /open/);
+    await page.fill('#key-form [name=label]', 'no id given');
+    await page.click('#key-form button[type=submit]');
+    await page.locator('#key-warning').waitFor();
+    await page.locator('tr[data-key]').first().waitFor();
+    assert.match(await page.textContent('tr[data-key]'), /no id given/);
   });
 
   await t.test('an older gateway without the config API gets a message, not a blank page', async () => {

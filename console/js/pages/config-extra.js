@@ -28,7 +28,7 @@ export function keysTab(el) {
   const form = h('form', { class: 'card form', id: 'key-form', novalidate: true },
     h('h2', {}, t('keys.create')),
     h('div', { class: 'grid three tight' },
-      field('id', text('id', { required: true, placeholder: 'ci-agent' }), t('keys.id')),
+      field('id', text('id', { placeholder: t('keys.id_auto') }), t('keys.id')),
       field('label', text('label'), t('keys.label')),
       field('team', text('team'), t('keys.team')),
       field('project', text('project'), t('keys.project')),
@@ -47,12 +47,16 @@ export function keysTab(el) {
     replace(secret, h('div', { class: 'notice ok secret' },
       h('p', {}, h('b', {}, title), ' ', t('keys.once')),
       h('code', { class: 'mono', id: 'key-plaintext' }, plain), ' ',
-      h('button', { type: 'button', class: 'ghost small', onclick: () => copyText(plain) }, t('common.copy'))));
+      h('button', { type: 'button', class: 'ghost small', onclick: () => copyText(plain) }, t('common.copy')),
+      data.warning ? h('p', { class: 'small', id: 'key-warning' }, String(data.warning)) : null));
   };
   const load = async () => {
     try {
-      const keys = listOf(await api('/admin/keys'), 'keys');
-      replace(listBox, keys.length ? h('table', { class: 'table' },
+      const answer = await api('/admin/keys');
+      const keys = listOf(answer, 'keys');
+      const mode = answer && answer.mode ? h('p', { class: 'muted', id: 'key-mode' },
+        t('keys.mode', { mode: answer.mode }), ' · ', t(answer.persistent ? 'keys.persistent' : 'keys.not_persistent')) : null;
+      replace(listBox, mode, keys.length ? h('table', { class: 'table' },
         h('thead', {}, h('tr', {}, ['keys.id', 'keys.label', 'keys.team', 'keys.project', 'keys.key', 'keys.allowed_models', ''].map((k) => h('th', {}, k ? t(k) : '')))),
         h('tbody', {}, keys.map((k) => h('tr', { dataset: { key: k.id } },
           h('td', { class: 'mono' }, k.id || '—'), h('td', {}, k.label || '—'), h('td', {}, k.team || '—'), h('td', {}, k.project || '—'),
@@ -79,8 +83,8 @@ export function keysTab(el) {
     clearErrors(form);
     const v = (n) => form.elements[n].value.trim();
     const n = (x) => (v(x) === '' ? undefined : Number(v(x)));
-    const body = { id: v('id') };
-    for (const x of ['label', 'team', 'project']) if (v(x)) body[x] = v(x);
+    const body = {};
+    for (const x of ['id', 'label', 'team', 'project']) if (v(x)) body[x] = v(x);
     const models = v('models').split(',').map((s) => s.trim()).filter(Boolean);
     if (models.length) body.models = models;
     for (const x of ['rpm', 'tpm', 'budget_daily_usd', 'budget_monthly_usd']) if (n(x) !== undefined) body[x] = n(x);
