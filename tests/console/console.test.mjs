@@ -10,7 +10,7 @@
 //   CHROMIUM         browser executable (default /usr/bin/chromium)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const URL_ = process.env.CONSOLE_URL;
@@ -422,6 +422,22 @@ test('assets carry validators, types and compression', async () => {
   assert.equal((await fetch(`${URL_}/console/nope.js`)).status, 404);
   // The data is not: the admin API refuses the console's calls without the key.
   assert.equal((await fetch(`${URL_}/admin/records`)).status, 401);
+});
+
+test('every key the code asks for is in both dictionaries', async () => {
+  const root = new URL('../../console/js/', import.meta.url);
+  const files = readdirSync(root, { recursive: true }).filter((f) => f.endsWith('.js'));
+  const source = files.map((f) => readFileSync(new URL(f, root), 'utf8')).join('\n');
+  globalThis.localStorage ??= { getItem: () => null };
+  const { dictionaries } = await import(new URL('i18n.js', root));
+  // Literal keys (`t('nav.usage')`, `['detail.duration', ...]`); prefixes joined at run time end with `.` or `_`.
+  const keys = [...source.matchAll(/'([a-z]+\.[a-z0-9_]+)'/g)].map((m) => m[1])
+    .filter((k) => !/\.(js|html|css|svg)$/.test(k) && !k.endsWith('_') && !k.startsWith('switchyard.'));
+  assert.ok(keys.length > 150, `found ${keys.length} keys`);
+  for (const lang of ['en', 'zh-CN']) {
+    const missing = [...new Set(keys)].filter((k) => !(k in dictionaries[lang]));
+    assert.deepEqual(missing, [], `${lang} lacks these keys`);
+  }
 });
 
 test.after(() => browser.close());

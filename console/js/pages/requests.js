@@ -6,6 +6,8 @@ import { t } from '../i18n.js';
 import * as live from '../live.js';
 import { errorBox, recordRow, recordTableHead, FILTERS, matches } from './common.js';
 
+const MAX_ROWS = 1000;
+
 export function render(el, { query }) {
   const f = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) || '']));
   const input = (k) => h('label', {}, h('span', {}, t('col.' + k)),
@@ -37,7 +39,12 @@ export function render(el, { query }) {
     if (seen.has(r.id) || !matches(r, f)) return;
     seen.add(r.id);
     const row = recordRow(r);
-    if (top) { row.classList.add('fresh'); tbody.prepend(row); } else tbody.append(row);
+    if (top) {
+      row.classList.add('fresh');
+      tbody.prepend(row);
+      // A long-open page keeps the newest rows only.
+      while (tbody.children.length > MAX_ROWS) tbody.lastElementChild.remove();
+    } else tbody.append(row);
     const empty = tbody.querySelector('.empty');
     if (empty) empty.remove();
   };
