@@ -80,17 +80,19 @@ export function lineChart(el, { unit = '', format = (v) => String(v) } = {}) {
   return { update: draw, destroy: () => ro.disconnect() };
 }
 
-/** An axis label with as many decimals as the scale needs. */
+/** An axis label with as many decimals as the step between labels needs. */
 function tick(v, max) {
-  const digits = max <= 1 ? 2 : max <= 10 ? 1 : 0;
+  const digits = Math.max(0, -Math.floor(Math.log10(max / 4) + 1e-9));
   return new Intl.NumberFormat(undefined, { maximumFractionDigits: digits }).format(v);
 }
 
+/** The top of the axis: four steps of 1, 2 or 5 times a power of ten. */
 function niceMax(v) {
-  if (v <= 0) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
+  if (v <= 0) return 4;
+  const raw = v / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (raw <= m * p) return 4 * m * p;
+  return 40 * p;
 }
 
 /** Horizontal bars: rows [{label, value}], labelled with format(value). */
