@@ -8,7 +8,7 @@ mod common;
 
 use common::{Gateway, client, record, request_id as id, run_binary, sse_data};
 use serde_json::{Value, json};
-use switchyard_testkit::{FakeUpstream, Reply};
+use switchyard_testkit::FakeUpstream;
 
 const AWS_KEY: &str = "AKIAQ4ZK7W2M5N8P3R6T";
 const EMAIL: &str = "jane.doe@gmail.com";
@@ -328,8 +328,7 @@ async fn block_answers_403_in_each_clients_shape() {
 async fn log_forwards_unchanged_and_journals_without_the_secret() {
     let guard = "[guard]\nmode = \"log\"\nallow = ['@example\\.com$']";
     let (up, gw) = setup(guard).await;
-    // An answer that does not repeat the prompt (the upstream got the secret).
-    up.push(Reply::Text("noted".into()));
+    // The fake upstream echoes the prompt: the model repeats the secret.
     let body = format!(
         r#"{{"model":"gpt-4o-mini",  "messages":[{{"role":"user","content":"mail {EMAIL} or ops@example.com"}}]}}"#
     );
@@ -364,6 +363,14 @@ async fn log_forwards_unchanged_and_journals_without_the_secret() {
         kept.contains("[REDACTED:email]") && kept.contains("ops@example.com"),
         "{kept}"
     );
+    // The answer the client got repeats it; the journal's copy does not.
+    let answer = rec["answer"].as_str().unwrap();
+    assert!(
+        answer.contains("mail [REDACTED:email] or ops@example.com"),
+        "{answer}"
+    );
+    let body = rec["response_body"].as_str().unwrap();
+    assert!(body.contains("[REDACTED:email]"), "{body}");
     assert_nowhere(&gw, &[rid], &[EMAIL]).await;
 }
 

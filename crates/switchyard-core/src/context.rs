@@ -279,7 +279,9 @@ pub struct ExchangeState {
 
 /// A function that redacts secrets in a text, or says there are none (`None`).
 #[derive(Clone)]
-pub struct TextRedactor(Arc<dyn Fn(&str) -> Option<String> + Send + Sync>);
+pub struct TextRedactor(Arc<RedactFn>);
+
+type RedactFn = dyn Fn(&str) -> Option<String> + Send + Sync;
 
 impl TextRedactor {
     /// A redactor calling `f`.

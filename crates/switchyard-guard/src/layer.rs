@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use switchyard_core::{
     Endpoint, Error, ErrorClass, ErrorType, LayerFuture, Protocol, Rejection, RequestExt,
+    TextRedactor,
 };
 use tower::{Layer, Service};
 
@@ -131,7 +132,7 @@ where
 }
 
 /// Scans the request, records what it found, and redacts or refuses.
-fn inspect<B>(policy: &Policy, req: &mut Request<B>) -> Result<Option<Rejection>, Error> {
+fn inspect<B>(policy: &Arc<Policy>, req: &mut Request<B>) -> Result<Option<Rejection>, Error> {
     let parsed = req.parsed()?;
     if !parsed.endpoint().has_body() {
         return Ok(None);
@@ -169,6 +170,10 @@ fn inspect<B>(policy: &Policy, req: &mut Request<B>) -> Result<Option<Rejection>
         exchange.set_error_class(ErrorClass::GuardBlocked);
         return Ok(Some(refusal(&report)));
     }
+    // A model may repeat what it was sent: the journal's copy of the answer
+    // is redacted too.
+    let policy = policy.clone();
+    exchange.set_guard_redactor(TextRedactor::new(move |t| policy.redact_text(t)));
     let parsed = req.parsed_mut()?;
     let mut edited = parsed.json().clone();
     if report.redact(&mut edited, |a| a == Action::Redact) {

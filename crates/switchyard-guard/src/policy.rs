@@ -95,6 +95,20 @@ impl Policy {
         })
     }
 
+    /// `text` with every finding replaced by `[REDACTED:<kind>]`, or `None`
+    /// when it has none.
+    pub fn redact_text(&self, text: &str) -> Option<String> {
+        let hits = self.scan_text(text);
+        if hits.is_empty() {
+            return None;
+        }
+        let mut out = text.to_owned();
+        for h in hits.iter().rev() {
+            out.replace_range(h.span.clone(), &format!("[REDACTED:{}]", h.kind));
+        }
+        Some(out)
+    }
+
     /// The findings in a request body sent to `endpoint`.
     pub fn scan(&self, endpoint: Endpoint, body: &Value) -> Report {
         let mut fields = Vec::new();
