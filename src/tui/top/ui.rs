@@ -194,9 +194,27 @@ fn health_list(app: &App) -> Paragraph<'static> {
     } else if app.health_error.is_none() {
         lines.push(Line::styled("waiting for /health ...", DIM));
     }
+    let title = match &app.health {
+        Some(h) => format!(
+            " Health — switchyard {}, up {} ",
+            h["version"].as_str().unwrap_or("?"),
+            uptime(h["uptime_secs"].as_u64().unwrap_or(0))
+        ),
+        None => " Health ".into(),
+    };
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
-        .block(pane(" Health ".into(), app.focus == Pane::Stats))
+        .block(pane(title, app.focus == Pane::Stats))
+}
+
+/// `42s`, `5m07s`, `3h05m`, `2d04h`.
+fn uptime(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{:02}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        s => format!("{}d{:02}h", s / 86_400, s % 86_400 / 3600),
+    }
 }
 
 fn health_lines(h: &Value) -> Vec<Line<'static>> {
@@ -274,19 +292,35 @@ fn draw_chat(f: &mut Frame, app: &App, area: Rect) {
         .wrap(Wrap { trim: false })
         .scroll((u16::try_from(scroll).unwrap_or(u16::MAX), 0));
     f.render_widget(answer, answer_area);
+    const PROMPT: &str = "prompt> ";
+    let room = usize::from(input_area.width).saturating_sub(PROMPT.len() + 1);
+    let shown = tail(&chat.input, room);
     let prompt = if app.focus == Pane::Chat || !chat.input.is_empty() {
         Line::from(vec![
-            Span::styled("prompt> ", HEAD),
-            Span::raw(chat.input.clone()),
+            Span::styled(PROMPT, HEAD),
+            Span::raw(shown.to_owned()),
         ])
     } else {
         Line::styled("prompt> (Tab to the chat box, type, Enter to send)", DIM)
     };
     f.render_widget(Paragraph::new(prompt), input_area);
     if app.focus == Pane::Chat {
-        let x = input_area.x + 8 + u16::try_from(chat.input.chars().count()).unwrap_or(u16::MAX);
+        let width = PROMPT.len() + Span::raw(shown).width();
+        let x = input_area.x + u16::try_from(width).unwrap_or(u16::MAX);
         f.set_cursor_position((x.min(input_area.right().saturating_sub(1)), input_area.y));
     }
+}
+
+/// The end of `text` that fits in `width` columns.
+fn tail(text: &str, width: usize) -> &str {
+    let mut used = 0;
+    for (i, c) in text.char_indices().rev() {
+        used += Span::raw(c.to_string()).width();
+        if used > width {
+            return &text[i + c.len_utf8()..];
+        }
+    }
+    text
 }
 
 fn help_line(app: &App) -> Paragraph<'static> {
@@ -298,4 +332,21 @@ fn help_line(app: &App) -> Paragraph<'static> {
         "q quit · Tab next pane · / filter · Esc clear filter · c chat"
     };
     Paragraph::new(Line::styled(format!(" {text}"), DIM))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_prompts_show_their_end_and_uptimes_read_well() {
+        assert_eq!(tail("hello", 10), "hello");
+        assert_eq!(tail("hello world", 5), "world");
+        assert_eq!(tail("日本語", 4), "本語", "wide characters count twice");
+        assert_eq!(tail("", 0), "");
+        assert_eq!(uptime(42), "42s");
+        assert_eq!(uptime(307), "5m07s");
+        assert_eq!(uptime(11_100), "3h05m");
+        assert_eq!(uptime(187_200), "2d04h");
+    }
 }
