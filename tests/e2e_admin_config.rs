@@ -488,6 +488,13 @@ to = "up1/small"
                 "{v}"
             );
         }
+        let tried = match rule {
+            "code" => json!([{"rule": "rule:code", "matched": true}]),
+            _ => {
+                json!([{"rule": "rule:code", "matched": false}, {"rule": "rule:cheap", "matched": true}])
+            }
+        };
+        assert_eq!(v["route"]["tried"], tried, "{v}");
         let res = gw.post_json("/v1/chat/completions", &body).await;
         assert_eq!(res.status(), 200);
         assert_eq!(
@@ -630,6 +637,7 @@ async fn concurrent_writes_and_sighup_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_route_test_runs_auth_and_the_config_view_hides_every_secret() {
+    let up = FakeUpstream::start().await;
     let gw = Gateway::start(&format!(
         r#"admin_key = "{KEY}"
 
@@ -644,14 +652,17 @@ provider_keys = {{ a = "pk-team1-secret" }}
 
 [[providers]]
 id = "a"
-kind = "mock"
+kind = "openai"
+base_url = "{}"
 models = ["gpt-*"]
+discover = false
 
 [[rules]]
 name = "team-rule"
 callers = ["team1"]
 to = "a/gpt-team"
-"#
+"#,
+        up.base_url()
     ));
     let test = |auth: Option<&str>| {
         let mut headers = json!({});
@@ -700,6 +711,8 @@ to = "a/gpt-team"
     };
     let res = real("vk-team1-secret").await.unwrap();
     assert_eq!(res.headers()["x-switchyard-route"], "rule:team-rule");
+    let sent = up.requests().pop().unwrap();
+    assert_eq!(sent.header("authorization"), Some("Bearer pk-team1-secret"));
     let res = real("gw-key-123456").await.unwrap();
     assert_eq!(res.status(), 200);
     assert_ne!(res.headers()["x-switchyard-route"], "rule:team-rule");

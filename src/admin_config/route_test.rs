@@ -37,6 +37,8 @@ struct Seen {
     stream: bool,
     tags: Vec<String>,
     decision: Option<RouteDecision>,
+    /// Each rule with whether its conditions held.
+    tried: Vec<(String, bool)>,
     json: Value,
 }
 
@@ -64,12 +66,16 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
     let layers = generation.gateway().route_layers().clone();
     let seen: Arc<Mutex<Option<Seen>>> = Arc::new(Mutex::new(None));
     let look = {
-        let seen = seen.clone();
+        let (seen, rules) = (seen.clone(), layers.rules.clone());
         tower::service_fn(move |req: http::Request<Body>| {
-            let seen = seen.clone();
+            let (seen, rules) = (seen.clone(), rules.clone());
             async move {
                 let parsed = req.parsed().ok();
                 let ctx = req.context().ok();
+                let tried = match (parsed, ctx) {
+                    (Some(p), Some(c)) => rules.trace(p, c, req.headers()),
+                    _ => Vec::new(),
+                };
                 *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
                     model: parsed.and_then(|p| p.model()).map(str::to_owned),
                     stream: parsed.is_some_and(|p| p.is_stream()),
@@ -77,6 +83,10 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
                         .map(|c| c.tags().iter().map(|t| t.to_string()).collect())
                         .unwrap_or_default(),
                     decision: ctx.and_then(|c| c.route().ok()).cloned(),
+                    tried: tried
+                        .into_iter()
+                        .map(|(r, hit)| (r.to_string(), hit))
+                        .collect(),
                     json: parsed.map(|p| p.json().clone()).unwrap_or(Value::Null),
                 });
                 Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
@@ -88,7 +98,7 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         .layer(layers.auth)
         .layer(layers.guard)
         .layer(layers.classify)
-        .layer(RouteLayer::with_rules(layers.rules))
+        .layer(RouteLayer::with_rules(layers.rules.clone()))
         .service(look);
     let Ok(res) = stack.oneshot(request).await;
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).take();
@@ -128,9 +138,18 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         .iter()
         .map(|c| json!({"provider": &*c.provider, "model": &*c.model, "profile": c.profile.as_deref()}))
         .collect();
+    // The rules before the one that routed (all of them when none did).
+    let chosen = seen.tried.iter().position(|(r, _)| **r == *decision.rule);
+    let tried: Vec<Value> = seen
+        .tried
+        .iter()
+        .take(chosen.map_or(usize::MAX, |i| i + 1))
+        .map(|(rule, matched)| json!({"rule": rule, "matched": matched}))
+        .collect();
     out["route"] = json!({
         "requested_model": &*decision.requested_model,
         "rule": &*decision.rule,
+        "tried": tried,
         "candidates": candidates,
     });
     if let Some(first) = decision.candidates.first() {

@@ -176,9 +176,11 @@ pub(super) fn components() -> Value {
                 "routed": {"type": "boolean"},
                 "parse": {"type": "object", "properties": {"model": {"type": ["string", "null"]}, "stream": {"type": "boolean"}}},
                 "classify": {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}}},
-                "route": {"type": "object", "required": ["requested_model", "rule", "candidates"], "properties": {
+                "route": {"type": "object", "required": ["requested_model", "rule", "tried", "candidates"], "properties": {
                     "requested_model": {"type": "string"},
                     "rule": {"type": "string", "description": "`rule:<name>`, `virtual:<name>` or the provider glob that matched."},
+                    "tried": {"type": "array", "description": "The rules in order up to the one that routed (all when none did), each with whether its conditions held.",
+                        "items": {"type": "object", "required": ["rule", "matched"], "properties": {"rule": {"type": "string"}, "matched": {"type": "boolean"}}}},
                     "candidates": {"type": "array", "items": {"type": "object", "required": ["provider", "model"], "properties": {
                         "provider": {"type": "string"}, "model": {"type": "string"}, "profile": {"type": ["string", "null"]}}}}}},
                 "params": {"type": "object", "properties": {"provider": {"type": "string"}, "model": {"type": "string"},

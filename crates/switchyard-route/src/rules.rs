@@ -243,13 +243,7 @@ impl Rules {
         headers: &HeaderMap,
     ) -> Result<RouteDecision, Rejection> {
         let model = parsed.model().unwrap_or_default();
-        let mut glob_hits = vec![false; self.rules.len()];
-        if !self.glob_rule.is_empty() {
-            for g in self.globs.matches(model) {
-                glob_hits[self.glob_rule[g]] = true;
-            }
-        }
-        for (rule, glob_hit) in self.rules.iter().zip(glob_hits) {
+        for (rule, glob_hit) in self.rules.iter().zip(self.glob_hits(model)) {
             if !rule
                 .conditions
                 .matches(model, glob_hit, parsed, ctx, headers)
@@ -269,6 +263,61 @@ impl Rules {
             return Ok(decision(model, label, self.order(set, parsed, headers)));
         }
         self.table.route(model).map_err(|r| self.not_found(r))
+    }
+
+    /// Each rule, in order, with whether its conditions hold for this request
+    /// (a dry run's trace; [`Rules::route`] decides). A rule that holds but
+    /// finds no target (e.g. `discovered` on providers without the model) is
+    /// passed over by `route`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use switchyard_core::{Endpoint, ParsedRequest, RequestContext};
+    /// use switchyard_route::{RouteTable, Rule, Rules, Target};
+    /// let table = RouteTable::builder().provider("openai", ["gpt-*"]).build().unwrap();
+    /// let rules = Rules::builder(Arc::new(table))
+    ///     .rule(Rule::new("mini").model("gpt-4o-mini").to([Target::new("openai", "gpt-4o-mini")]))
+    ///     .rule(Rule::new("any").model_prefix("gpt-").to([Target::new("openai", "gpt-4o")]))
+    ///     .build()
+    ///     .unwrap();
+    /// let body = br#"{"model":"gpt-5","messages":[]}"#;
+    /// let parsed = ParsedRequest::parse(Endpoint::ChatCompletions, body.to_vec().into()).unwrap();
+    /// let ctx = RequestContext::new(Endpoint::ChatCompletions);
+    /// let trace: Vec<(String, bool)> = rules
+    ///     .trace(&parsed, &ctx, &http::HeaderMap::new())
+    ///     .into_iter()
+    ///     .map(|(label, hit)| (label.to_string(), hit))
+    ///     .collect();
+    /// assert_eq!(trace, [("rule:mini".to_owned(), false), ("rule:any".to_owned(), true)]);
+    /// ```
+    pub fn trace(
+        &self,
+        parsed: &ParsedRequest,
+        ctx: &RequestContext,
+        headers: &HeaderMap,
+    ) -> Vec<(Arc<str>, bool)> {
+        let model = parsed.model().unwrap_or_default();
+        self.rules
+            .iter()
+            .zip(self.glob_hits(model))
+            .map(|(rule, glob_hit)| {
+                let hit = rule
+                    .conditions
+                    .matches(model, glob_hit, parsed, ctx, headers);
+                (rule.label.clone(), hit)
+            })
+            .collect()
+    }
+
+    /// Which rules' model globs `model` matches, by rule index.
+    fn glob_hits(&self, model: &str) -> Vec<bool> {
+        let mut hits = vec![false; self.rules.len()];
+        if !self.glob_rule.is_empty() {
+            for g in self.globs.matches(model) {
+                hits[self.glob_rule[g]] = true;
+            }
+        }
+        hits
     }
 
     fn order(
