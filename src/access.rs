@@ -7,7 +7,7 @@ use switchyard_auth::{
     AuthLayer, AuthMode, KeyHash, KeyIndex, KeySpec, KeyStore, Origin, VirtualKey,
 };
 
-use crate::config::Secret;
+use crate::config::{ProviderConfig, ProviderKind, Secret};
 
 /// How clients authenticate, as written in config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,10 +53,14 @@ impl AuthConfig {
         }
     }
 
-    /// Checks the section; errors name the entry and the field.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the section against the configured `providers`; errors name the entry and the field.
+    pub fn validate(&self, providers: &[ProviderConfig]) -> Result<(), String> {
         self.gateway_hash()?;
         self.index()?;
+        for (i, spec) in self.keys.iter().enumerate() {
+            check_provider_keys(spec, providers)
+                .map_err(|e| format!("auth.keys[{i}] (`{}`): {e}", spec.id))?;
+        }
         match self.mode() {
             AuthMode::Key if self.key.is_none() && self.key_hash.is_none() => {
                 Err("[auth]: mode \"key\" needs `key` (e.g. \"${SWITCHYARD_KEY}\") or `key_hash`".into())
@@ -136,6 +140,27 @@ impl AuthConfig {
     }
 }
 
+/// Checks that each of a key's `provider_keys` names a configured provider that takes a key.
+pub fn check_provider_keys(spec: &KeySpec, providers: &[ProviderConfig]) -> Result<(), String> {
+    for id in spec.provider_keys.keys() {
+        match providers.iter().find(|p| &p.id == id) {
+            None => {
+                return Err(format!(
+                    "`provider_keys.{id}`: no provider `{id}` is configured"
+                ));
+            }
+            Some(p) if matches!(p.kind, ProviderKind::Vertex | ProviderKind::Mock) => {
+                return Err(format!(
+                    "`provider_keys.{id}`: provider `{id}` (kind \"{}\") takes no API key",
+                    p.kind.as_str()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,31 +175,53 @@ mod tests {
         assert_eq!(parse(r#"key = "sk-gateway-1""#).mode(), AuthMode::Key);
         let c = parse("[[keys]]\nid = \"a\"\nkey = \"sk-aaaaaaaa\"\n");
         assert_eq!(c.mode(), AuthMode::VirtualKeys);
-        c.validate().unwrap();
+        c.validate(&[]).unwrap();
     }
 
     #[test]
     fn errors_name_entry_and_field() {
         let e = parse("[[keys]]\nid = \"a\"\nkey = \"sk-aaaaaaaa\"\n[[keys]]\nid = \"b\"\nkey = \"sk-bbbbbbbb\"\nmodels = [\"gpt-[\"]\n")
-            .validate()
+            .validate(&[])
             .unwrap_err();
         assert!(e.starts_with("auth.keys[1] (`b`): `models`"), "{e}");
         let e = parse("[[keys]]\nid = \"a\"\nkey = \"sk-aaaaaaaa\"\n[[keys]]\nid = \"a\"\nkey = \"sk-bbbbbbbb\"\n")
-            .validate()
+            .validate(&[])
             .unwrap_err();
         assert!(e.contains("auth.keys[1] (`a`): id `a` is used"), "{e}");
         let e = parse("[[keys]]\nid = \"a\"\nkey_hash = \"sha256:12\"\n")
-            .validate()
+            .validate(&[])
             .unwrap_err();
         assert!(e.starts_with("auth.keys[0] (`a`): `key_hash`"), "{e}");
-        let e = parse("mode = \"key\"").validate().unwrap_err();
+        let e = parse("mode = \"key\"").validate(&[]).unwrap_err();
         assert!(e.contains("needs `key`"), "{e}");
         let e = parse("mode = \"open\"\nkey = \"sk-gateway-1\"")
-            .validate()
+            .validate(&[])
             .unwrap_err();
         assert!(e.contains("mode \"open\""), "{e}");
         assert!(toml::from_str::<AuthConfig>("mode = \"nope\"").is_err());
         assert!(toml::from_str::<AuthConfig>("[[keys]]\nid = \"a\"\nrps = 1").is_err());
+    }
+
+    #[test]
+    fn provider_keys_name_configured_providers() {
+        let mut providers = crate::config::providers_from_env(|_| None);
+        let mut vertex = providers[0].clone();
+        vertex.id = "vx".into();
+        vertex.kind = ProviderKind::Vertex;
+        providers.push(vertex);
+        let keys = |p: &str| {
+            parse(&format!(
+                "[[keys]]\nid = \"a\"\nkey = \"sk-aaaaaaaa\"\nprovider_keys = {{ {p} = \"k\" }}\n"
+            ))
+        };
+        keys("local").validate(&providers).unwrap();
+        let e = keys("nope").validate(&providers).unwrap_err();
+        assert_eq!(
+            e,
+            "auth.keys[0] (`a`): `provider_keys.nope`: no provider `nope` is configured"
+        );
+        let e = keys("vx").validate(&providers).unwrap_err();
+        assert!(e.contains("(kind \"vertex\") takes no API key"), "{e}");
     }
 
     #[test]

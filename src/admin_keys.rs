@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::config::ProviderConfig;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -22,14 +23,22 @@ struct Keys {
     admin_key: Option<Vec<u8>>,
     layer: AuthLayer,
     store: KeyStore,
+    providers: Vec<ProviderConfig>,
 }
 
-/// `/admin/keys` routes: list, create, show, revoke, rotate.
-pub fn routes(layer: AuthLayer, store: KeyStore, admin_key: Option<&str>) -> Router {
+/// `/admin/keys` routes: list, create, show, revoke, rotate. `providers` are
+/// those a new key's `provider_keys` may name.
+pub fn routes(
+    layer: AuthLayer,
+    store: KeyStore,
+    admin_key: Option<&str>,
+    providers: Vec<ProviderConfig>,
+) -> Router {
     let state = Arc::new(Keys {
         admin_key: admin_key.map(|k| k.as_bytes().to_vec()),
         layer,
         store,
+        providers,
     });
     Router::new()
         .route("/admin/keys", get(list).post(create))
@@ -157,6 +166,9 @@ async fn create(State(keys): State<Arc<Keys>>, body: Bytes) -> Response {
             );
         }
     };
+    if let Err(e) = crate::access::check_provider_keys(&spec, &keys.providers) {
+        return error(StatusCode::BAD_REQUEST, "invalid_request_error", e);
+    }
     let state = keys.clone();
     let created = blocking(move || {
         let config = state.layer.keys().clone();

@@ -277,6 +277,7 @@ impl Gateway {
                 auth,
                 shared.keys.clone(),
                 config.admin_key.as_ref().map(|k| k.expose()),
+                config.providers.clone(),
             ))
             .layer(tower_http::catch_panic::CatchPanicLayer::custom(
                 panic_response,

@@ -477,7 +477,7 @@ impl Config {
             }
         }
         crate::routing::validate(self)?;
-        self.auth.validate()?;
+        self.auth.validate(&self.providers)?;
         Ok(())
     }
 }

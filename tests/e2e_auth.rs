@@ -496,6 +496,18 @@ async fn admin_creates_lists_rotates_and_revokes_keys_that_persist() {
         v["error"]["message"].as_str().unwrap().contains("rpn"),
         "{v}"
     );
+    let (status, v) = admin_json(
+        Method::POST,
+        &gw,
+        "/admin/keys",
+        Some(json!({"id": "x", "provider_keys": {"nope": "sk-x"}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        v["error"]["message"],
+        "`provider_keys.nope`: no provider `nope` is configured"
+    );
     let (status, _) = admin_json(Method::GET, &gw, "/admin/keys/nope", None).await;
     assert_eq!(status, 404);
 
