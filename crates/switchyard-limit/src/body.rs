@@ -93,6 +93,38 @@ impl Cutoff {
     }
 }
 
+/// What to do with a frame of a watched stream.
+enum Verdict {
+    /// Send it.
+    Pass,
+    /// End the stream instead of sending it.
+    CutBefore,
+    /// Send it (it completes an event), then end the stream.
+    CutAfter,
+}
+
+impl Cutoff {
+    /// Reads `data` and decides; a crossing seen mid-event ends the stream
+    /// at the next event boundary.
+    fn judge(&mut self, data: &[u8]) -> Verdict {
+        let at_boundary = !self.parser.has_partial();
+        if self.pending && at_boundary {
+            return Verdict::CutBefore;
+        }
+        if self.crossed(data) {
+            if !self.pending && at_boundary {
+                // This frame's text is what crossed the budget: it is not sent.
+                return Verdict::CutBefore;
+            }
+            self.pending = true;
+        }
+        if self.pending && !self.parser.has_partial() {
+            return Verdict::CutAfter;
+        }
+        Verdict::Pass
+    }
+}
+
 /// Characters of answer text (and tool arguments) in one streamed event.
 fn delta_chars(endpoint: Endpoint, v: &Value) -> u64 {
     let len = |v: &Value| v.as_str().map_or(0, |s| s.chars().count() as u64);
@@ -129,7 +161,6 @@ pin_project! {
             #[pin]
             inner: B,
             cutoff: Option<Box<Cutoff>>,
-            done: bool,
         },
         Full {
             bytes: Option<Bytes>,
@@ -157,11 +188,7 @@ pin_project! {
 impl<B> LimitBody<B> {
     pub(crate) fn new(inner: B, settle: Option<Settle>, cutoff: Option<Box<Cutoff>>) -> Self {
         LimitBody {
-            kind: Kind::Inner {
-                inner,
-                cutoff,
-                done: false,
-            },
+            kind: Kind::Inner { inner, cutoff },
             settle,
         }
     }
@@ -199,56 +226,41 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Full { bytes } => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
-            KindProj::Inner {
-                inner,
-                cutoff,
-                done,
-            } => {
-                if *done {
-                    return Poll::Ready(None);
-                }
+        let mut kind = self.project().kind;
+        let last = match kind.as_mut().project() {
+            KindProj::Full { bytes } => {
+                return Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b))));
+            }
+            KindProj::Inner { inner, cutoff } => {
                 let frame = ready!(inner.poll_frame(cx));
                 let Some(cut) = cutoff.as_deref_mut() else {
                     return Poll::Ready(frame);
                 };
-                let Some(Ok(f)) = &frame else {
+                let Some(data) = frame.as_ref().and_then(|f| f.as_ref().ok()?.data_ref()) else {
                     return Poll::Ready(frame);
                 };
-                let Some(data) = f.data_ref() else {
-                    return Poll::Ready(frame);
-                };
-                let at_boundary = !cut.parser.has_partial();
-                if cut.pending && at_boundary {
-                    *done = true;
-                    return Poll::Ready(Some(Ok(Frame::data(cut.event()))));
-                }
-                if cut.crossed(data) {
-                    if !cut.pending && at_boundary {
-                        // This frame's text is what crossed the budget: it is not sent.
-                        *done = true;
-                        return Poll::Ready(Some(Ok(Frame::data(cut.event()))));
+                match cut.judge(data) {
+                    Verdict::Pass => return Poll::Ready(frame),
+                    Verdict::CutBefore => cut.event(),
+                    Verdict::CutAfter => {
+                        let mut out = Vec::with_capacity(data.len() + 256);
+                        out.extend_from_slice(data);
+                        out.extend_from_slice(&cut.event());
+                        Bytes::from(out)
                     }
-                    cut.pending = true;
                 }
-                if cut.pending && !cut.parser.has_partial() {
-                    // Send this frame (it completes an event), then the error.
-                    let mut out = Vec::with_capacity(data.len() + 256);
-                    out.extend_from_slice(data);
-                    out.extend_from_slice(&cut.event());
-                    *done = true;
-                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))));
-                }
-                Poll::Ready(frame)
             }
-        }
+        };
+        // Dropping the upstream body now lets the usage layer inside record
+        // what was produced before this stream's end is seen outside.
+        kind.set(Kind::Full { bytes: None });
+        Poll::Ready(Some(Ok(Frame::data(last))))
     }
 
     fn is_end_stream(&self) -> bool {
         match &self.kind {
             Kind::Full { bytes } => bytes.is_none(),
-            Kind::Inner { inner, done, .. } => *done || inner.is_end_stream(),
+            Kind::Inner { inner, .. } => inner.is_end_stream(),
         }
     }
 

@@ -78,6 +78,14 @@ impl Lease {
     }
 }
 
+/// One limit's lease, and the turn to ask the store for more (one call in
+/// flight per limit: requests short at the same time wait for it and then
+/// spend what it brought).
+struct Cell {
+    lease: Mutex<Lease>,
+    filling: tokio::sync::Mutex<()>,
+}
+
 /// What a local try found.
 pub(crate) enum Local {
     /// Spent from the balance: the window, and the units still free (an estimate).
@@ -92,7 +100,7 @@ pub(crate) enum Local {
 pub struct Leases {
     remote: Arc<dyn Remote>,
     options: LeaseOptions,
-    cells: RwLock<HashMap<Arc<str>, Arc<Mutex<Lease>>>>,
+    cells: RwLock<HashMap<Arc<str>, Arc<Cell>>>,
 }
 
 impl std::fmt::Debug for Leases {
@@ -122,7 +130,7 @@ impl Leases {
         &self.options
     }
 
-    fn cell(&self, limit: &Limit, now_ms: u64) -> Arc<Mutex<Lease>> {
+    fn cell(&self, limit: &Limit, now_ms: u64) -> Arc<Cell> {
         if let Some(c) = self
             .cells
             .read()
@@ -135,18 +143,21 @@ impl Leases {
         cells
             .entry(limit.name.clone())
             .or_insert_with(|| {
-                Arc::new(Mutex::new(Lease {
-                    limit: limit.clone(),
-                    window: limit.period.window(now_ms),
-                    balance: 0,
-                    denied_until: 0,
-                    retry_at: 0,
-                    room: limit.cap,
-                    last_used: now_ms,
-                    used_since_sync: false,
-                    returns: Vec::new(),
-                    debts: Vec::new(),
-                }))
+                Arc::new(Cell {
+                    filling: tokio::sync::Mutex::new(()),
+                    lease: Mutex::new(Lease {
+                        limit: limit.clone(),
+                        window: limit.period.window(now_ms),
+                        balance: 0,
+                        denied_until: 0,
+                        retry_at: 0,
+                        room: limit.cap,
+                        last_used: now_ms,
+                        used_since_sync: false,
+                        returns: Vec::new(),
+                        debts: Vec::new(),
+                    }),
+                })
             })
             .clone()
     }
@@ -158,7 +169,7 @@ impl Leases {
     /// Spends `amount` from the local balance, if it can (never awaits).
     pub(crate) fn try_local(&self, limit: &Limit, amount: u64, now_ms: u64) -> Local {
         let cell = self.cell(limit, now_ms);
-        let mut l = lock(&cell);
+        let mut l = lock(&cell.lease);
         l.limit.cap = limit.cap; // a reload may have changed it
         l.roll(now_ms);
         if amount > limit.cap {
@@ -187,17 +198,24 @@ impl Leases {
         amount: u64,
         now_ms: u64,
     ) -> Result<Local, StoreError> {
+        let cell = self.cell(limit, now_ms);
+        let _turn = cell.filling.lock().await;
+        // Whoever asked before us may have brought enough.
+        let now_ms = now_ms.max(crate::period::now_ms());
+        if let got @ (Local::Took { .. } | Local::Refused(_)) =
+            self.try_local(limit, amount, now_ms)
+        {
+            return Ok(got);
+        }
         let (window, short) = {
-            let cell = self.cell(limit, now_ms);
-            let mut l = lock(&cell);
+            let mut l = lock(&cell.lease);
             l.roll(now_ms);
             (l.window, amount as i64 - l.balance)
         };
         let ask = self.slice(limit.cap).max(short.max(0) as u64);
-        let taken = self.remote.take(limit, window, ask, false, now_ms).await?;
         crate::metrics::store_call("admit");
-        let cell = self.cell(limit, now_ms);
-        let mut l = lock(&cell);
+        let taken = self.remote.take(limit, window, ask, false, now_ms).await?;
+        let mut l = lock(&cell.lease);
         l.roll(now_ms);
         if l.window != window {
             l.returns.push((window, taken.granted));
@@ -226,7 +244,7 @@ impl Leases {
     /// limits, or the unused part of a reservation).
     pub(crate) fn refund(&self, limit: &Limit, window: u64, amount: u64, now_ms: u64) {
         let cell = self.cell(limit, now_ms);
-        let mut l = lock(&cell);
+        let mut l = lock(&cell.lease);
         l.roll(now_ms);
         if l.window == window {
             l.balance += amount as i64;
@@ -238,7 +256,7 @@ impl Leases {
     /// Charges `amount` more units to `window` (an answer that cost more than reserved).
     pub(crate) fn charge(&self, limit: &Limit, window: u64, amount: u64, now_ms: u64) {
         let cell = self.cell(limit, now_ms);
-        let mut l = lock(&cell);
+        let mut l = lock(&cell.lease);
         l.roll(now_ms);
         if l.window == window {
             l.balance -= amount as i64;
@@ -262,7 +280,7 @@ impl Leases {
         let mut failures = 0;
         for cell in cells {
             let (limit, window, returns, debts, top_up) = {
-                let mut l = lock(&cell);
+                let mut l = lock(&cell.lease);
                 l.roll(now_ms);
                 let mut returns = std::mem::take(&mut l.returns);
                 let mut debts = std::mem::take(&mut l.debts);
@@ -298,7 +316,7 @@ impl Leases {
                 crate::metrics::store_call("sync");
                 match self.remote.take(&limit, window, ask, false, now_ms).await {
                     Ok(t) => {
-                        let mut l = lock(&cell);
+                        let mut l = lock(&cell.lease);
                         l.roll(now_ms);
                         if l.window == window {
                             l.balance += t.granted as i64;
@@ -325,7 +343,7 @@ impl Leases {
             .collect();
         for cell in cells {
             let (limit, w, n) = {
-                let mut l = lock(&cell);
+                let mut l = lock(&cell.lease);
                 l.roll(now_ms);
                 let n = l.balance.max(0) as u64;
                 l.balance = 0;

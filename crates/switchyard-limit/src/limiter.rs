@@ -1,7 +1,7 @@
 //! [`Limiter`]: the counters of every limit, in memory or leased from a shared
 //! store; outlives configuration reloads.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::check::Check;
@@ -21,7 +21,7 @@ pub struct Limiter {
 #[derive(Debug)]
 enum Backend {
     Memory(MemoryStore),
-    Leased(Leases),
+    Leased(Leases, OnceLock<()>),
 }
 
 /// Units a request holds of one limit until its answer settles.
@@ -58,7 +58,10 @@ impl Limiter {
     /// Leases of limits kept in `remote`, shared with other instances.
     pub fn shared(remote: Arc<dyn Remote>, options: LeaseOptions) -> Limiter {
         Limiter {
-            backend: Arc::new(Backend::Leased(Leases::new(remote, options))),
+            backend: Arc::new(Backend::Leased(
+                Leases::new(remote, options),
+                OnceLock::new(),
+            )),
         }
     }
 
@@ -74,7 +77,7 @@ impl Limiter {
 
     /// Whether limits are shared through a store.
     pub fn is_shared(&self) -> bool {
-        matches!(*self.backend, Backend::Leased(_))
+        matches!(*self.backend, Backend::Leased(..))
     }
 
     /// Admits without awaiting, or `None` when a shared store must be asked.
@@ -84,7 +87,7 @@ impl Limiter {
         for (index, c) in checks.iter().enumerate() {
             let got = match &*self.backend {
                 Backend::Memory(store) => memory_take(store, c, now_ms),
-                Backend::Leased(leases) => leases.try_local(&c.limit, c.amount, now_ms),
+                Backend::Leased(leases, _) => leases.try_local(&c.limit, c.amount, now_ms),
             };
             match got {
                 Local::Took {
@@ -119,7 +122,7 @@ impl Limiter {
         now_ms: u64,
         fail_open: bool,
     ) -> Admission {
-        let Backend::Leased(leases) = &*self.backend else {
+        let Backend::Leased(leases, _) = &*self.backend else {
             return self
                 .admit_now(checks, now_ms)
                 .unwrap_or(Admission::Refused {
@@ -127,6 +130,7 @@ impl Limiter {
                     retry_ms: Some(1),
                 });
         };
+        self.ensure_sync();
         let mut held = Vec::with_capacity(checks.len());
         let mut remaining = Vec::with_capacity(checks.len());
         for (index, c) in checks.iter().enumerate() {
@@ -196,7 +200,7 @@ impl Limiter {
                     store.take(&held.limit, actual - held.taken, true, now_ms);
                 }
             }
-            Backend::Leased(leases) => {
+            Backend::Leased(leases, _) => {
                 if actual < held.taken {
                     leases.refund(&held.limit, held.window, held.taken - actual, now_ms);
                 } else {
@@ -217,43 +221,53 @@ impl Limiter {
                         .saturating_sub(limit.period.used(prev, curr, now_ms)),
                 )
             }
-            Backend::Leased(_) => None,
+            Backend::Leased(..) => None,
         }
     }
 
-    /// Starts the background synchronisation with the shared store (nothing
-    /// for the memory store); abort the handle to stop it.
-    pub fn spawn_sync(&self) -> Option<tokio::task::JoinHandle<()>> {
-        let Backend::Leased(leases) = &*self.backend else {
-            return None;
+    /// Starts the background synchronisation with the shared store, once per
+    /// limiter (later calls and the memory store: nothing); the first request
+    /// that asks the store starts it too. It runs until the runtime stops.
+    pub fn ensure_sync(&self) {
+        let Backend::Leased(leases, started) = &*self.backend else {
+            return;
         };
-        let every = leases.options().sync_interval;
-        let me = self.clone();
-        Some(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                if let Backend::Leased(leases) = &*me.backend {
-                    let failed = leases.sync(crate::period::now_ms()).await;
-                    for _ in 0..failed {
-                        crate::metrics::store_error("sync");
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        started.get_or_init(|| {
+            let every = leases.options().sync_interval;
+            // A weak handle: the task ends once every clone of the limiter is gone.
+            let weak = Arc::downgrade(&self.backend);
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(backend) = weak.upgrade() else {
+                        return;
+                    };
+                    if let Backend::Leased(leases, _) = &*backend {
+                        let failed = leases.sync(crate::period::now_ms()).await;
+                        for _ in 0..failed {
+                            crate::metrics::store_error("sync");
+                        }
                     }
                 }
-            }
-        }))
+            });
+        });
     }
 
     /// One synchronisation round now (tests; the background task does this every interval).
     pub async fn sync_now(&self) {
-        if let Backend::Leased(leases) = &*self.backend {
+        if let Backend::Leased(leases, _) = &*self.backend {
             leases.sync(crate::period::now_ms()).await;
         }
     }
 
     /// Gives every unused lease back to the shared store (call on shutdown).
     pub async fn release(&self) {
-        if let Backend::Leased(leases) = &*self.backend {
+        if let Backend::Leased(leases, _) = &*self.backend {
             leases.release(crate::period::now_ms()).await;
         }
     }

@@ -47,9 +47,11 @@ if n > 0 then redis.call('DECRBY', KEYS[1], n) end
 return n
 ";
 
-/// Limits in Redis, behind a reconnecting connection manager.
+/// Limits in Redis, behind a reconnecting connection manager (made on first
+/// use, inside the runtime).
 pub struct RedisStore {
-    conn: ConnectionManager,
+    client: redis::Client,
+    conn: tokio::sync::OnceCell<ConnectionManager>,
     take: Script,
     give: Script,
     timeout: Duration,
@@ -67,15 +69,9 @@ impl RedisStore {
     /// each call fails after `timeout`.
     pub fn open(url: &str, timeout: Duration) -> Result<RedisStore, String> {
         let client = redis::Client::open(url).map_err(|e| format!("[limits] redis_url: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| format!("[limits] redis_url: {e}"))?;
         Ok(RedisStore {
-            conn,
+            client,
+            conn: tokio::sync::OnceCell::new(),
             take: Script::new(TAKE),
             give: Script::new(GIVE),
             timeout,
@@ -84,6 +80,22 @@ impl RedisStore {
 
     fn key(limit: &Limit, window: u64) -> String {
         format!("switchyard:limit:{}:{window}", limit.name)
+    }
+
+    async fn conn(&self) -> Result<ConnectionManager, StoreError> {
+        let conn = self
+            .conn
+            .get_or_try_init(|| async {
+                let config = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(Duration::from_millis(500));
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .map_err(|e| StoreError(format!("redis: {e}")))?;
+        Ok(conn.clone())
     }
 
     async fn bounded<T>(
@@ -116,7 +128,7 @@ impl Remote for RedisStore {
             } else {
                 0
             };
-            let mut conn = self.conn.clone();
+            let mut conn = self.conn().await?;
             let mut call = self.take.prepare_invoke();
             call.key(Self::key(limit, window))
                 .key(Self::key(limit, window.saturating_sub(1)))
@@ -142,7 +154,7 @@ impl Remote for RedisStore {
         amount: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
+            let mut conn = self.conn().await?;
             let mut call = self.give.prepare_invoke();
             call.key(Self::key(limit, window)).arg(amount);
             let _: u64 = self.bounded(call.invoke_async(&mut conn)).await?;

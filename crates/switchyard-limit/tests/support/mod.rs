@@ -57,7 +57,10 @@ pub fn service(
     http::Request<Full<Bytes>>,
     Response = http::Response<switchyard_limit::LimitBody<Body>>,
     Error = Infallible,
-> + Clone {
+    Future: Send,
+> + Clone
++ Send
++ 'static {
     traced(limiter, config, who, upstream, Seen::default())
 }
 
@@ -72,7 +75,10 @@ pub fn traced(
     http::Request<Full<Bytes>>,
     Response = http::Response<switchyard_limit::LimitBody<Body>>,
     Error = Infallible,
-> + Clone {
+    Future: Send,
+> + Clone
++ Send
++ 'static {
     let config: LimitsConfig = toml::from_str(config).unwrap();
     ServiceBuilder::new()
         .layer(ParseLayer::new())
