@@ -234,6 +234,11 @@ async fn watch_fails_clearly_on_a_bad_key_or_no_gateway() {
     let (code, _, err) = run_binary(&["watch", "--url", &gw.url], &[]);
     assert_eq!(code, 3, "{err}");
 
+    // `top` says so too, before taking the screen.
+    let (code, _, err) = run_binary(&["top", "--url", &gw.url, "--admin-key", "wrong-key"], &[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("refused the admin key"), "{err}");
+
     let url = format!("http://127.0.0.1:{}", closed_port());
     let (code, _, err) = run_binary(&["watch", "--url", &url], &[]);
     assert_eq!(code, 1, "{err}");

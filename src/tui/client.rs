@@ -20,7 +20,7 @@ const FEED_SILENCE: Duration = Duration::from_secs(45);
 pub enum ClientError {
     /// No HTTP answer: connection refused, DNS, TLS, timeout, or a dropped connection.
     Unreachable(String),
-    /// The admin API refused the key (401) or the client (403).
+    /// The gateway refused the key (401) or the client (403).
     Refused(String),
     /// Any other error status, with the gateway's message.
     Status(u16, String),
@@ -32,7 +32,7 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Unreachable(e) => write!(f, "cannot reach the gateway: {e}"),
-            ClientError::Refused(e) => write!(f, "the admin API refused access: {e}"),
+            ClientError::Refused(e) => write!(f, "refused: {e}"),
             ClientError::Status(s, e) => write!(f, "HTTP {s}: {e}"),
             ClientError::Protocol(e) => write!(f, "unexpected answer: {e}"),
         }

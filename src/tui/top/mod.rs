@@ -15,7 +15,7 @@ use std::time::Duration;
 use crossterm::event::{self, Event};
 use tokio::sync::mpsc;
 
-use super::client::{AdminClient, ClientError};
+use super::client::{AdminClient, ClientError, Feed};
 use super::event::Finished;
 use super::{ConnectArgs, backoff};
 use state::{Action, App, Conn, Msg};
@@ -56,9 +56,23 @@ pub async fn run(args: TopArgs) -> ExitCode {
         }
     };
     let api_key = args.api_key.filter(|k| !k.is_empty());
+    // A refused key is a mistake to fix, not a state to wait out: say so
+    // before taking the screen. An unreachable gateway is waited for.
+    let first = match client.feed().await {
+        Ok(feed) => Some(feed),
+        Err(ClientError::Refused(e)) => {
+            eprintln!(
+                "switchyard top: {} refused the admin key: {e} \
+                 (pass --admin-key or set SWITCHYARD_ADMIN_KEY)",
+                client.base()
+            );
+            return ExitCode::from(super::watch::EXIT_REFUSED);
+        }
+        Err(_) => None,
+    };
     let (tx, mut rx) = mpsc::channel(1024);
     let mut tasks = vec![
-        tokio::spawn(feed(client.clone(), tx.clone())),
+        tokio::spawn(feed(client.clone(), first, tx.clone())),
         tokio::spawn(health(client.clone(), tx.clone())),
         tokio::spawn(model(
             client.clone(),
@@ -148,10 +162,14 @@ fn keyboard(tx: mpsc::Sender<Msg>) {
 
 /// The live feed: connects, forwards finished requests, and reconnects with
 /// backoff, reporting each state.
-async fn feed(client: AdminClient, tx: mpsc::Sender<Msg>) {
+async fn feed(client: AdminClient, mut first: Option<Feed>, tx: mpsc::Sender<Msg>) {
     let mut attempt = 0;
     loop {
-        let error = match client.feed().await {
+        let opened = match first.take() {
+            Some(feed) => Ok(feed),
+            None => client.feed().await,
+        };
+        let error = match opened {
             Ok(mut feed) => {
                 attempt = 0;
                 if tx.send(Msg::Conn(Conn::Connected)).await.is_err() {
