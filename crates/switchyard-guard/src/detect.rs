@@ -63,7 +63,7 @@ const DETECTORS: &[Detector] = &[
     },
     Detector {
         kind: Kind::AwsSecretKey,
-        pattern: r#"(?i:aws)[A-Za-z0-9_ .-]{0,30}?(?i:secret|private)[A-Za-z0-9_ .-]{0,20}?["']?\s*(?:[:=]|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        pattern: r#"(?i-u:aws)[A-Za-z0-9_ .-]{0,30}?(?i-u:secret|private)[A-Za-z0-9_ .-]{0,20}?["']?\s*(?:[:=]|=>)\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
         group: 1,
         isolated: false,
         check: all,
@@ -168,14 +168,14 @@ const DETECTORS: &[Detector] = &[
     },
     Detector {
         kind: Kind::DatabaseUrl,
-        pattern: r#"(?i:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|cockroachdb|clickhouse)://[^\s:/@"'<>]+:([^\s/"'<>]+)@[A-Za-z0-9.-]+"#,
+        pattern: r#"(?i-u:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver|cockroachdb|clickhouse)://[^\s:/@"'<>]+:([^\s/"'<>]+)@[A-Za-z0-9.-]+"#,
         group: 1,
         isolated: false,
         check: |s| when(db_password(s), s),
     },
     Detector {
         kind: Kind::GenericSecret,
-        pattern: r#"(?i:api[_-]?key|apikey|secret|token|passwd|password|pwd|passphrase|credentials?|private[_-]?key|access[_-]?key|auth[_-]?key|bearer)[A-Za-z0-9_-]{0,20}["']?(?:\s*(?:[:=]|=>|:=)\s*|\s+(?i:is)\s+|\s+)["'`]?([A-Za-z0-9+/_=.~-]{16,})"#,
+        pattern: r#"(?i-u:api[_-]?key|apikey|secret|token|passwd|password|pwd|passphrase|credentials?|private[_-]?key|access[_-]?key|auth[_-]?key|bearer)[A-Za-z0-9_-]{0,20}["']?(?:\s*(?:[:=]|=>|:=)\s*|\s+(?i-u:is)\s+|\s+)["'`]?([A-Za-z0-9+/_=.~-]{16,})"#,
         group: 1,
         isolated: false,
         check: |s| {
@@ -185,7 +185,7 @@ const DETECTORS: &[Detector] = &[
     },
     Detector {
         kind: Kind::GenericSecret,
-        pattern: r#"(?i:passwd|password|pwd|passphrase)["']?\s*(?:[:=]|=>|:=|\s(?i:is))\s*["'`]?([^\s"'`,;]{8,64})"#,
+        pattern: r#"(?i-u:passwd|password|pwd|passphrase)["']?\s*(?:[:=]|=>|:=|\s(?i-u:is))\s*["'`]?([^\s"'`,;]{8,64})"#,
         group: 1,
         isolated: false,
         check: |s| {
