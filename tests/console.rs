@@ -153,4 +153,18 @@ async fn the_console_in_a_real_browser() {
     // The admin API stays closed to callers without the key.
     let res = client().get(gw.at("/admin/records")).send().await.unwrap();
     assert_eq!(res.status(), 401);
+    // The usage page's team breakdown: every request in some team group.
+    let stats: serde_json::Value = client()
+        .get(gw.at("/admin/stats?window=1h"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let teams = stats["by_team"].as_array().expect("by_team");
+    let in_teams: i64 = teams.iter().filter_map(|g| g["requests"].as_i64()).sum();
+    assert!(in_teams > 10, "{stats}");
+    assert_eq!(in_teams, stats["totals"]["requests"].as_i64().unwrap());
 }
