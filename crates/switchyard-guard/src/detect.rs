@@ -298,6 +298,20 @@ fn iban_prefix(s: &str) -> Option<usize> {
     best
 }
 
+/// Whether an address is a mailbox, not a login: `git@host:repo`, `ssh user@host`.
+fn mailbox(text: &str, span: &Range<usize>) -> bool {
+    let value = &text[span.clone()];
+    if value.starts_with("git@") || text[span.end..].starts_with(':') {
+        return false;
+    }
+    let line = text[..span.start].rsplit('\n').next().unwrap_or_default();
+    let last_word = line.trim_end().rsplit(' ').next().unwrap_or_default();
+    !matches!(
+        last_word,
+        "ssh" | "scp" | "sftp" | "rsync" | "mosh" | "telnet"
+    ) && !line.trim_end().ends_with("ssh -i")
+}
+
 /// Whether the characters around `span` leave it a token of its own.
 fn isolated(text: &str, span: &Range<usize>) -> bool {
     let b = text.as_bytes();
@@ -357,7 +371,10 @@ impl Scanner {
                     continue;
                 };
                 let span = m.start()..m.start() + len;
-                if (d.isolated && !isolated(text, &span)) || !keep(d.kind, &text[span.clone()]) {
+                if (d.isolated && !isolated(text, &span))
+                    || (d.kind == Kind::Email && !mailbox(text, &span))
+                    || !keep(d.kind, &text[span.clone()])
+                {
                     continue;
                 }
                 hits.push((i, Hit { kind: d.kind, span }));
