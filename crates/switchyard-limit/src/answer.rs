@@ -98,10 +98,10 @@ pub(crate) fn refusal<B>(
     if let Some(name) = header(c.unit, "remaining") {
         h.insert(name, HeaderValue::from(left.unwrap_or(0).min(c.limit.cap)));
     }
-    if let (Some(name), Some(s)) = (header(c.unit, "reset"), secs) {
-        if let Ok(v) = HeaderValue::try_from(format!("{s}s")) {
-            h.insert(name, v);
-        }
+    if let (Some(name), Some(s)) = (header(c.unit, "reset"), secs)
+        && let Ok(v) = HeaderValue::try_from(format!("{s}s"))
+    {
+        h.insert(name, v);
     }
     // A budget does not come back by retrying soon, nor does an oversized request:
     // tell the OpenAI and Anthropic SDKs not to retry.
