@@ -589,6 +589,19 @@ to = "up1/small"
         .0,
         409
     );
+    // A PUT without `name` keeps it.
+    let (s, v) = admin(
+        &gw,
+        "PUT",
+        "/admin/routes/code",
+        Some(json!({"tags": ["code"], "to": "up2/big-3"})),
+    )
+    .await;
+    assert_eq!((s, v["route"]["name"].clone()), (200, json!("code")), "{v}");
+    assert_eq!(
+        admin(&gw, "GET", "/admin/routes/code", None).await.1["to"],
+        "up2/big-3"
+    );
     assert_eq!(
         admin(&gw, "DELETE", "/admin/routes/code", None).await.0,
         200
@@ -877,4 +890,51 @@ async fn a_hand_edit_reloaded_by_sighup_and_an_api_write_both_stay() {
             assert_eq!(res.status(), 200, "{who}{round}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_placed_first_serves_the_models_it_shares() {
+    let (a, b) = (FakeUpstream::start().await, FakeUpstream::start().await);
+    let gw = Gateway::start(&config(&a));
+    let new = json!({"id": "b", "kind": "openai", "base_url": b.base_url(), "models": ["gpt-*"], "discover": false});
+    let (s, v) = admin(&gw, "POST", "/admin/providers?position=0", Some(new)).await;
+    assert_eq!(s, 201, "{v}");
+    let (_, list) = admin(&gw, "GET", "/admin/providers", None).await;
+    assert_eq!(list["providers"][0]["id"], "b");
+    assert_eq!(list["providers"][1]["id"], "a");
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat("gpt-1"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!((a.requests().len(), b.requests().len()), (0, 1));
+    // Moved last again: `a` serves.
+    let put = json!({"id": "b", "kind": "openai", "base_url": b.base_url(), "models": ["gpt-*"], "discover": false, "position": 5});
+    let (s, v) = admin(&gw, "PUT", "/admin/providers/b", Some(put)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        gw.post_json("/v1/chat/completions", &chat("gpt-1"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!((a.requests().len(), b.requests().len()), (1, 1));
+    let file = std::fs::read_to_string(gw.config_path()).unwrap();
+    assert!(
+        file.find("id = \"a\"").unwrap() < file.find("id = \"b\"").unwrap(),
+        "{file}"
+    );
+    let (s, v) = admin(
+        &gw,
+        "POST",
+        "/admin/providers",
+        Some(json!({"id": "c", "kind": "mock", "position": "first"})),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["field"].clone()),
+        (422, json!("position")),
+        "{v}"
+    );
 }

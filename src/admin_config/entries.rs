@@ -156,6 +156,10 @@ pub(super) fn replace(
             {
                 return Err(conflict(kind, n));
             }
+            // A body without `name` keeps the rule's name (it is the rule's address).
+            if new_id.is_none() && list.get(i).is_some_and(|t| t.contains_key("name")) {
+                body.insert("name".into(), json!(id));
+            }
         }
         Kind::Model => {}
     }

@@ -139,7 +139,7 @@ fn dry_run() -> Value {
 fn position() -> Value {
     query(
         "position",
-        "Routes: where to put the rule, 0 = tried first (default: last). Also accepted as `position` in the body.",
+        "Routes and providers: where to put the entry, 0 = first (rules are tried in order; the first provider whose `models` match serves). Default: last. Also accepted as `position` in the body.",
         json!({"type": "integer", "minimum": 0}),
     )
 }
@@ -404,7 +404,13 @@ fn config_paths() -> Vec<(&'static str, Value)> {
         ),
         (
             "/admin/providers",
-            collection("provider", "providers", "Provider", provider, vec![]),
+            collection(
+                "provider",
+                "providers",
+                "Provider",
+                provider,
+                vec![position()],
+            ),
         ),
         (
             "/admin/providers/{id}",
@@ -414,7 +420,7 @@ fn config_paths() -> Vec<(&'static str, Value)> {
                 "Provider",
                 "openapi-mock",
                 provider_put,
-                vec![],
+                vec![position()],
             ),
         ),
         (
