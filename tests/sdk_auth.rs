@@ -11,20 +11,8 @@ mod common;
 
 use std::path::PathBuf;
 
-use common::{Gateway, client};
+use common::{Gateway, client, python};
 use switchyard_testkit::FakeUpstream;
-
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("SWITCHYARD_PYTHON") {
-        return p.into();
-    }
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        venv.exists(),
-        "no Python with the SDKs: run ./scripts/test or set SWITCHYARD_PYTHON"
-    );
-    venv
-}
 
 fn providers(base: &str) -> String {
     format!(
