@@ -129,14 +129,24 @@ async fn the_console_in_a_real_browser() {
     );
     println!("{stdout}");
 
-    // The provider added through the console answered for real.
-    assert!(
-        spare
-            .requests()
-            .iter()
-            .any(|r| r.path.contains("/chat/completions")),
-        "the added provider's upstream got the request"
+    // The provider added through the console answered for real, with the key
+    // given in the form, before and after an edit that left the key alone.
+    let chats: Vec<_> = spare
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/chat/completions"))
+        .collect();
+    assert_eq!(
+        chats.len(),
+        2,
+        "the added provider's upstream got both requests"
     );
+    for r in &chats {
+        assert_eq!(
+            r.header("authorization"),
+            Some("Bearer sk-console-secret-0123456789")
+        );
+    }
     // Every page, both languages.
     for page in [
         "dashboard",

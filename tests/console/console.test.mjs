@@ -22,6 +22,7 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 assert.ok(URL_ && KEY && OPEN_URL && SPARE, 'CONSOLE_URL, CONSOLE_KEY, CONSOLE_OPEN_URL and SPARE_UPSTREAM must be set');
 mkdirSync(SHOTS, { recursive: true });
 
+const SECRET = 'sk-console-secret-0123456789';
 const XSS = '<img src=x onerror="window.__pwned=1"> please explain trains';
 const PAGES = ['dashboard', 'requests', 'usage', 'config/providers', 'config/routes', 'config/models', 'config/keys', 'config/test', 'errors'];
 
@@ -248,14 +249,29 @@ test('the web console', async (t) => {
     await page.fill('#editor-form [name=id]', 'added');
     await page.fill('#editor-form [name=base_url]', SPARE);
     await page.fill('#editor-form [name=models]', 'added-model-*');
+    await page.fill('#editor-form [name=api_key]', SECRET);
     await page.uncheck('#editor-form [name=discover]');
     await page.click('#editor-form button[name=save]');
     await page.locator('.editor .notice.ok').waitFor();
     await page.locator('tr[data-item="added"]').waitFor();
+    assert.equal(await page.textContent('tr[data-item="added"] td:nth-child(5)'), 'set', 'the API key column');
     const r = await chat('added-model-1', 'hello new provider');
     assert.equal(r.status, 200, JSON.stringify(r.json));
     assert.equal(r.headers.get('x-switchyard-provider'), 'added');
     await shoot(page, 'en-config-providers');
+  });
+
+  await t.test('editing a provider keeps its secret, which the page never shows', async () => {
+    await page.click('tr[data-item="added"] button:first-of-type');
+    assert.equal(await page.inputValue('#editor-form [name=api_key]'), '', 'the secret is write-only');
+    await page.fill('#editor-form [name=models]', 'added-model-*, extra-*');
+    await page.click('#editor-form button[name=save]');
+    await page.locator('.editor .notice.ok').waitFor();
+    await page.waitForFunction(() => document.querySelector('tr[data-item="added"]')?.textContent.includes('extra-*'));
+    const r = await chat('extra-1', 'after the edit');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.headers.get('x-switchyard-provider'), 'added');
+    assert.ok(!(await page.content()).includes(SECRET));
   });
 
   await t.test('the route test box explains a request layer by layer', async () => {
