@@ -45,6 +45,7 @@ pub mod upstreams;
 pub use switchyard_auth as auth;
 pub use switchyard_classify as classify;
 pub use switchyard_core as core;
+pub use switchyard_guard as guard;
 pub use switchyard_params as params;
 pub use switchyard_protocol as protocol;
 pub use switchyard_providers as providers;
