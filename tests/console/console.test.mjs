@@ -304,6 +304,23 @@ test('the web console', async (t) => {
     await shoot(page, 'en-config-models-added');
   });
 
+  await t.test('a routing rule added first in line routes its model', async () => {
+    await visit(page, 'config/routes');
+    await page.click('#add-routes');
+    await page.fill('#editor-form [name=name]', 'console-rule');
+    await page.fill('#editor-form [name=json]', JSON.stringify({ model: 'ruled', to: ['fake/gpt-4o-mini'], position: 0 }));
+    await page.click('#editor-form button[name=save]');
+    await page.locator('tr[data-item="console-rule"]').waitFor();
+    assert.match(await page.textContent('tr[data-item="console-rule"]'), /model=ruled/);
+    const r = await chat('ruled', 'by the rule');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.headers.get('x-switchyard-route'), 'rule:console-rule');
+    page.once('dialog', (d) => d.accept());
+    await page.click('tr[data-item="console-rule"] button.danger');
+    await page.locator('tr[data-item="console-rule"]').waitFor({ state: 'detached' });
+    assert.equal((await chat('ruled', 'no rule now')).status, 404, 'the rule is gone');
+  });
+
   await t.test('create, refuse a duplicate, rotate and delete a virtual key', async () => {
     await visit(page, 'config/keys');
     await page.fill('#key-form [name=id]', 'console-key');
