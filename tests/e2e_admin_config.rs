@@ -752,21 +752,26 @@ to = "a/gpt-team"
     assert!(v["version"].as_str().unwrap().starts_with("1-"), "{v}");
 }
 
-/// A gateway started without a config file (providers from the environment); killed on drop.
-struct NoFile(std::process::Child, String);
+/// A gateway started without `--config` in its own directory; killed (and the directory removed) on drop.
+struct NoFile(std::process::Child, String, std::path::PathBuf);
 
 impl Drop for NoFile {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_dir_all(&self.2);
     }
 }
 
 fn start_without_file(upstream: &str) -> NoFile {
+    start_in(&common::temp_dir("nofile"), upstream)
+}
+
+/// Starts the binary in `dir` without `--config`.
+fn start_in(dir: &std::path::Path, upstream: &str) -> NoFile {
     use std::io::BufRead;
-    let dir = common::temp_dir("nofile");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .current_dir(&dir)
+        .current_dir(dir)
         .args(["--port", "0", "--bind", "127.0.0.1"])
         .env("OPENAI_BASE_URL", upstream)
         .env_remove("OPENAI_API_KEY")
@@ -783,7 +788,7 @@ fn start_without_file(upstream: &str) -> NoFile {
             break u.to_owned();
         }
     };
-    NoFile(child, url)
+    NoFile(child, url, dir.to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -936,5 +941,43 @@ async fn a_provider_placed_first_serves_the_models_it_shares() {
         (s, v["error"]["field"].clone()),
         (422, json!("position")),
         "{v}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switchyard_toml_in_the_working_directory_is_the_file_written() {
+    let dir = common::temp_dir("cwd");
+    std::fs::write(
+        dir.join("switchyard.toml"),
+        "# here\n[[providers]]\nid = \"m\"\nkind = \"mock\"\nmodels = [\"m-*\"]\n",
+    )
+    .unwrap();
+    let gw = start_in(&dir, "http://127.0.0.1:9");
+    let absolute = std::fs::canonicalize(dir.join("switchyard.toml")).unwrap();
+    let v: Value = client()
+        .get(format!("{}/admin/config", gw.1))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["persisted_to"],
+        json!(absolute.display().to_string()),
+        "{v}"
+    );
+    let body = json!({"id": "n", "kind": "mock", "models": ["n-*"]});
+    let res = client()
+        .post(format!("{}/admin/providers", gw.1))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let file = std::fs::read_to_string(&absolute).unwrap();
+    assert!(
+        file.starts_with("# here\n") && file.contains("id = \"n\""),
+        "{file}"
     );
 }

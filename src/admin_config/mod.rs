@@ -263,7 +263,7 @@ async fn show_config(State(live): State<Arc<Live>>) -> Response {
     axum::Json(json!({
         "version": version_label(&g),
         "generation": g.version,
-        "persisted_to": path.as_ref().map(|p| p.display().to_string()),
+        "persisted_to": path.as_deref().map(write::absolute),
         "source": if path.is_some() { "file" } else { "environment" },
         "config": config,
     }))

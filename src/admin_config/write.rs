@@ -22,6 +22,14 @@ pub(super) fn config_path(overrides: &Overrides) -> Option<PathBuf> {
     }
 }
 
+/// `path` made absolute for answers (the file a relative `--config` names depends on the working directory).
+pub(super) fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
 /// Which entry a write touched: the id it has after the write.
 pub(super) struct Edited {
     pub(super) id: Option<String>,
@@ -60,7 +68,7 @@ pub(super) async fn write(
         "dry_run": dry_run,
         "version": report.version,
         "changes": report.changes,
-        "persisted_to": if dry_run { None } else { Some(path.display().to_string()) },
+        "persisted_to": if dry_run { None } else { Some(absolute(&path)) },
         kind.what().replace(' ', "_"): entry,
     }))
     .into_response();
