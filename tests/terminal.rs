@@ -454,6 +454,15 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
         s.contains("filter: greeting") && !feed(s).contains("fake/gpt-4o ")
     });
     assert!(feed(&screen).contains("fake/gpt-4o-mini"), "{screen}");
+    // Esc clears the filter; the arrows scroll back, Home follows again.
+    tmux.keys(&["Escape"]);
+    tmux.wait("the filter cleared", |s| !s.contains("filter:"));
+    tmux.keys(&["Down"]);
+    tmux.wait("the feed scrolled back", |s| {
+        s.contains("1 newer above") && feed(s).contains("fake/gpt-4o ")
+    });
+    tmux.keys(&["Home"]);
+    tmux.wait("the feed following again", |s| !s.contains("newer above"));
 
     // The gateway goes away and comes back on the same port.
     let port = gw.url.rsplit(':').next().unwrap().to_owned();

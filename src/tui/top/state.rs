@@ -164,6 +164,9 @@ pub struct App {
     pub filter: String,
     /// Whether `/` is being typed into.
     pub editing_filter: bool,
+    /// Rows of the (filtered) feed scrolled past, from the newest; 0 follows
+    /// new requests.
+    pub scroll: usize,
     /// The chat box.
     pub chat: Chat,
     /// Set when the user asked to quit.
@@ -186,6 +189,7 @@ impl App {
             focus: Pane::Feed,
             filter: String::new(),
             editing_filter: false,
+            scroll: 0,
             chat: Chat::default(),
             quit: false,
         }
@@ -241,7 +245,16 @@ impl App {
         if self.feed.len() == FEED_CAP {
             self.feed.pop_back();
         }
+        // Scrolled back, the rows in view stay in view.
+        if self.scroll > 0 && f.matches(&self.filter) {
+            self.scroll += 1;
+        }
         self.feed.push_front(f);
+    }
+
+    fn scroll_by(&mut self, rows: isize) {
+        let max = self.visible().count().saturating_sub(1);
+        self.scroll = self.scroll.saturating_add_signed(rows).min(max);
     }
 
     /// The feed rows the filter lets through, newest first.
@@ -264,6 +277,7 @@ impl App {
                 KeyCode::Esc => {
                     self.editing_filter = false;
                     self.filter.clear();
+                    self.scroll = 0;
                 }
                 KeyCode::Backspace => {
                     self.filter.pop();
@@ -283,12 +297,21 @@ impl App {
             }
             (Pane::Chat, KeyCode::Char(c)) if !ctrl => self.chat.input.push(c),
             (_, KeyCode::Char('q')) => self.quit = true,
-            (_, KeyCode::Esc) => self.filter.clear(),
+            (_, KeyCode::Esc) => {
+                self.filter.clear();
+                self.scroll = 0;
+            }
             (_, KeyCode::Char('/')) => {
                 self.focus = Pane::Feed;
                 self.editing_filter = true;
                 self.filter.clear();
+                self.scroll = 0;
             }
+            (Pane::Feed, KeyCode::Down) => self.scroll_by(1),
+            (Pane::Feed, KeyCode::Up) => self.scroll_by(-1),
+            (Pane::Feed, KeyCode::PageDown) => self.scroll_by(20),
+            (Pane::Feed, KeyCode::PageUp) => self.scroll_by(-20),
+            (Pane::Feed, KeyCode::Home) => self.scroll = 0,
             (_, KeyCode::Char('c')) => self.focus = Pane::Chat,
             _ => {}
         }
@@ -361,6 +384,29 @@ mod tests {
         assert_eq!(app.total.p50(), Some(20.0));
         assert!((app.total.cost - 1.5).abs() < 1e-9);
         assert_eq!(app.feed[0].provider.as_deref(), Some("b"), "newest first");
+    }
+
+    #[test]
+    fn the_feed_scrolls_back_and_keeps_its_rows_in_view() {
+        let mut app = App::new("http://x");
+        for ms in 1..=5 {
+            app.apply(finished("a", &[], 200, f64::from(ms)));
+        }
+        app.apply(key(KeyCode::Down));
+        app.apply(key(KeyCode::Down));
+        assert_eq!(app.scroll, 2);
+        let top = |app: &App| app.visible().nth(app.scroll).map(|f| f.duration_ms);
+        assert_eq!(top(&app), Some(3.0));
+        app.apply(finished("a", &[], 200, 6.0));
+        assert_eq!(top(&app), Some(3.0), "a new request does not move the view");
+        app.apply(key(KeyCode::PageDown));
+        assert_eq!(top(&app), Some(1.0), "stops at the oldest");
+        app.apply(key(KeyCode::Up));
+        assert_eq!(top(&app), Some(2.0));
+        app.apply(key(KeyCode::Home));
+        assert_eq!((app.scroll, top(&app)), (0, Some(6.0)));
+        app.apply(key(KeyCode::PageUp));
+        assert_eq!(app.scroll, 0);
     }
 
     #[test]

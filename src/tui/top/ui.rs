@@ -90,6 +90,13 @@ fn status_bar(app: &App) -> Paragraph<'static> {
 
 fn draw_feed(f: &mut Frame, app: &App, area: Rect) {
     let mut title = format!(" Requests ({}) ", app.feed.len());
+    if app.scroll > 0 {
+        title = format!(
+            " Requests ({}) — {} newer above, Home: back to the newest ",
+            app.feed.len(),
+            app.scroll
+        );
+    }
     if app.editing_filter || !app.filter.is_empty() {
         title = format!(
             " Requests — filter: {}{} ",
@@ -110,6 +117,7 @@ fn draw_feed(f: &mut Frame, app: &App, area: Rect) {
     .style(HEAD);
     let rows = app
         .visible()
+        .skip(app.scroll)
         .take(area.height.saturating_sub(3) as usize)
         .map(feed_row);
     let widths = [
@@ -329,7 +337,7 @@ fn help_line(app: &App) -> Paragraph<'static> {
     } else if app.focus == Pane::Chat {
         "type a prompt · Enter send · Tab next pane · Esc leave · Ctrl-C quit"
     } else {
-        "q quit · Tab next pane · / filter · Esc clear filter · c chat"
+        "q quit · Tab next pane · / filter · Esc clear filter · ↑ ↓ PgUp PgDn Home scroll · c chat"
     };
     Paragraph::new(Line::styled(format!(" {text}"), DIM))
 }
