@@ -114,14 +114,14 @@ const ROUTES = {
   path: '/admin/routes', listKey: 'routes', id: 'name', title: 'config.tab_routes',
   columns: [['name', (r) => r.name], ['conditions', (r) => summary(rest(r, ['name', 'to', 'strategy', 'profile']))], ['to', (r) => [].concat(r.to || r.discovered || []).map((x) => (typeof x === 'string' ? x : x.target)).join(', ')], ['strategy', (r) => r.strategy || '—']],
   fields: nameFields(), read: readNamed,
-  sample: { name: '', model: 'coder', to: ['fake/gpt-4o-mini'] },
+  sample: (target) => ({ name: '', model: 'coder', to: [target] }),
 };
 
 const MODELS = {
   path: '/admin/models', listKey: 'models', id: 'name', title: 'config.tab_models',
   columns: [['name', (m) => m.name], ['targets', (m) => (m.targets || []).map((x) => (typeof x === 'string' ? x : x.target)).join(', ')], ['strategy', (m) => m.strategy || '—'], ['description', (m) => m.description || '—']],
   fields: nameFields(), read: readNamed,
-  sample: { name: '', targets: ['fake/gpt-4o-mini'], strategy: 'first_available' },
+  sample: (target) => ({ name: '', targets: [target], strategy: 'first_available' }),
 };
 
 function summary(o) {
@@ -150,6 +150,17 @@ function readJson(form) {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw Object.assign(new Error(t('config.not_object')), { field: 'json', local: true });
   return v;
+}
+
+/** A `provider/model` of this gateway for a new rule's or virtual model's template. */
+async function exampleTarget() {
+  try {
+    for (const p of listOf(await api('/admin/providers'), 'providers')) {
+      const model = (p.models || []).find((m) => !/[*?[{]/.test(m));
+      if (model) return `${p.id}/${model}`;
+    }
+  } catch { /* the template is only a hint */ }
+  return 'provider/model';
 }
 
 function entityTab(el, kind) {
@@ -181,8 +192,8 @@ function entityTab(el, kind) {
     try { await api(`${kind.path}/${encodeURIComponent(x[kind.id])}`, { method: 'DELETE' }); load(); } catch (e) { replace(list, errorBox(e), list.firstChild || ''); }
   };
 
-  const edit = (orig) => {
-    const start = orig || kind.sample || {};
+  const edit = async (orig) => {
+    const start = orig || (kind.sample ? kind.sample(await exampleTarget()) : {});
     const status = h('div', { class: 'form-status' });
     const form = h('form', { class: 'card form', id: 'editor-form', novalidate: true },
       h('h2', {}, t(orig ? 'config.editing' : 'config.adding', { name: orig ? orig[kind.id] : '' })),
