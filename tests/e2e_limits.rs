@@ -440,3 +440,40 @@ async fn redis_killed_fails_closed_when_so_configured() {
             >= 1.0
     );
 }
+
+#[tokio::test]
+async fn counters_survive_a_configuration_reload() {
+    let up = FakeUpstream::start().await;
+    let config = |rpm: u32| {
+        fake_provider(&up.base_url(), "")
+            + &format!("\n[limits.models.\"gpt-4o-mini\"]\nrpm = {rpm}\n")
+    };
+    let gw = Gateway::start(&config(3));
+    for _ in 0..3 {
+        assert_eq!(
+            post(&gw, "/v1/chat/completions", None, &chat(8))
+                .await
+                .status(),
+            200
+        );
+    }
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", None, &chat(8))
+            .await
+            .status(),
+        429
+    );
+    // Raise the limit by one and reload: the 3 already counted still count.
+    std::fs::write(gw.config_path(), config(4)).unwrap();
+    let res = client().post(gw.at("/admin/reload")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = post(&gw, "/v1/chat/completions", None, &chat(8)).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(header(&res, "x-ratelimit-remaining-requests"), "0");
+    assert_eq!(
+        post(&gw, "/v1/chat/completions", None, &chat(8))
+            .await
+            .status(),
+        429
+    );
+}
