@@ -50,6 +50,16 @@ async function journaled(query, n) {
   throw new Error(`the journal never listed ${n} records for ${query}`);
 }
 
+/** Waits until the journal has the record `id`. */
+async function recorded(id) {
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${URL_}/admin/records/${id}`, { headers: { authorization: `Bearer ${KEY}` } });
+    if (res.status === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`the journal never had ${id}`);
+}
+
 /** A page that records console errors, page errors and missing translations. */
 async function openPage(browser, { locale = 'en-US', base = URL_ } = {}) {
   const context = await browser.newContext({ locale, viewport: { width: 1360, height: 900 } });
@@ -175,6 +185,24 @@ test('the web console', async (t) => {
     assert.ok((await page.locator('.json .j-str').count()) > 0, 'the request JSON tree');
     await page.locator('.json button.copy').first().click();
     await shoot(page, 'en-detail');
+  });
+
+  await t.test('an Anthropic request renders its system prompt and blocks as a chat', async () => {
+    const res = await fetch(`${URL_}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 64, system: [{ type: 'text', text: 'You are a terse guide.' }],
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'Which platform for Leeds?' }] }] }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const id = res.headers.get('x-switchyard-request-id');
+    await recorded(id);
+    await visit(page, 'requests/' + id);
+    await page.locator('#chat .msg.system').waitFor();
+    assert.equal(await page.textContent('#chat .msg.system .msg-text'), 'You are a terse guide.');
+    assert.equal(await page.textContent('#chat .msg.user .msg-text'), 'Which platform for Leeds?');
+    assert.match(await page.textContent('#chat .msg.answer'), /Leeds/);
+    assert.match(await page.textContent('.detail .facts'), /anthropic/);
   });
 
   await t.test('errors and failover', async () => {
