@@ -5,7 +5,6 @@
 //!
 //! Needs a Python with both packages: `SWITCHYARD_PYTHON`, else `.venv/bin/python`
 //! (`./scripts/test` installs them). Missing Python fails the test rather than skipping it.
-#![expect(clippy::unwrap_used, reason = "test helpers unwrap")]
 
 mod common;
 
