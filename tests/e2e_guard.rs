@@ -494,3 +494,45 @@ async fn redact_responses_api_input_items() {
     );
     assert_nowhere(&gw, &[rid], &[EMAIL, AWS_KEY]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guard_follows_a_reload() {
+    let (up, gw) = setup("").await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("key {AWS_KEY}")}]});
+    assert_eq!(post(&gw, "/v1/chat/completions", &body).await.status(), 200);
+    std::fs::write(gw.config_path(), config(&up, "[guard]\nmode = \"block\"")).unwrap();
+    gw.signal("HUP");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = post(&gw, "/v1/chat/completions", &body).await.status();
+        if status == 403 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload:\n{}",
+            gw.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A reload with a bad [guard] is refused; the running guard stays.
+    std::fs::write(
+        gw.config_path(),
+        config(
+            &up,
+            "[guard]\nmode = \"log\"\n[guard.actions]\nnope = \"log\"",
+        ),
+    )
+    .unwrap();
+    gw.signal("HUP");
+    while !gw.logs().contains("unknown kind `nope`") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refusal:\n{}",
+            gw.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(post(&gw, "/v1/chat/completions", &body).await.status(), 403);
+}
