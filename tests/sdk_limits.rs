@@ -8,9 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{Gateway, client, fake_provider, python};
+use common::{Gateway, client, fake_provider, python_script};
 use switchyard_testkit::FakeUpstream;
 
 const BUDGET: &str = "sk-limits-budget-0001";
@@ -35,33 +33,16 @@ fn keys() -> String {
 async fn python_sdks_meet_limits_and_budgets() {
     let up = FakeUpstream::start().await;
     let gw = Gateway::start(&(fake_provider(&up.base_url(), "") + &keys()));
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/limits_sdk.py");
-    let (python, url) = (python(), gw.url.clone());
     let env = [
         ("BUDGET_KEY", BUDGET),
         ("RPM_KEY", RPM),
         ("CUTOFF_KEY_A", CUT_A),
         ("CUTOFF_KEY_B", CUT_B),
     ];
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .env("SWITCHYARD_BASE_URL", url)
-            .envs(env)
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("ANTHROPIC_API_KEY")
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, out) = python_script(&gw, "limits_sdk.py", &env).await;
     assert!(
-        out.status.success() && stdout.contains("5 passed, 0 failed"),
-        "SDK checks failed:\n{stdout}\n{stderr}\ngateway log:\n{}",
+        ok && out.contains("5 passed, 0 failed"),
+        "SDK checks failed:\n{out}\ngateway log:\n{}",
         gw.logs()
     );
     // Each budget refusal reached the gateway once: the SDKs did not retry.

@@ -252,6 +252,30 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Runs `tests/python/<script>` with [`python`] against `gw`
+/// (`SWITCHYARD_BASE_URL`, no provider keys or proxies from the environment)
+/// with `env`; returns whether it exited 0 and its stdout, then its stderr.
+pub async fn python_script(gw: &Gateway, script: &str, env: &[(&str, &str)]) -> (bool, String) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/python")
+        .join(script);
+    let mut cmd = Command::new(python());
+    cmd.arg(path)
+        .env("SWITCHYARD_BASE_URL", &gw.url)
+        .envs(env.iter().copied())
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("ANTHROPIC_API_KEY")
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY");
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .expect("python task")
+        .expect("run python");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
 /// The gateway's `x-switchyard-request-id` of a response.
 pub fn request_id(res: &reqwest::Response) -> String {
     res.headers()["x-switchyard-request-id"]

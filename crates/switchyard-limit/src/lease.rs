@@ -162,6 +162,11 @@ impl Leases {
             .clone()
     }
 
+    fn all(&self) -> Vec<Arc<Cell>> {
+        let cells = self.cells.read().unwrap_or_else(|p| p.into_inner());
+        cells.values().cloned().collect()
+    }
+
     fn slice(&self, cap: u64) -> u64 {
         ((cap as f64 * self.options.slice).ceil() as u64).max(1)
     }
@@ -269,13 +274,7 @@ impl Leases {
     /// windows and idle balances hold, charges debts, tops up balances in use.
     /// Returns how many store calls failed.
     pub async fn sync(&self, now_ms: u64) -> usize {
-        let cells: Vec<_> = self
-            .cells
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let cells = self.all();
         let idle = self.options.idle_return.as_millis() as u64;
         let mut failures = 0;
         for cell in cells {
@@ -334,13 +333,7 @@ impl Leases {
 
     /// Gives back every balance (on shutdown, so other instances can use it).
     pub async fn release(&self, now_ms: u64) {
-        let cells: Vec<_> = self
-            .cells
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let cells = self.all();
         for cell in cells {
             let (limit, w, n) = {
                 let mut l = lock(&cell.lease);
