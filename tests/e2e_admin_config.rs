@@ -661,6 +661,7 @@ key = "gw-key-123456"
 [[auth.keys]]
 id = "team1"
 key = "vk-team1-secret"
+models = ["gpt-*"]
 provider_keys = {{ a = "pk-team1-secret" }}
 
 [[providers]]
@@ -714,6 +715,15 @@ to = "a/gpt-team"
     assert_eq!(v["routed"], true, "{v}");
     assert_ne!(v["route"]["rule"], "rule:team-rule", "{v}");
     assert_eq!(v["route"]["candidates"][0]["model"], "gpt-1", "{v}");
+    // A model the key may not use: auth refuses (403).
+    let mut denied = test(Some("vk-team1-secret"));
+    denied["body"]["model"] = json!("claude-1");
+    let (_, v) = admin(&gw, "POST", "/admin/route/test", Some(denied)).await;
+    assert_eq!(
+        (v["error"]["layer"].clone(), v["error"]["status"].clone()),
+        (json!("auth"), json!(403)),
+        "{v}"
+    );
     // The real requests go the same ways.
     let real = |key: &'static str| {
         client()

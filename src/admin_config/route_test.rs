@@ -65,41 +65,13 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
     let generation = live.current();
     let layers = generation.gateway().route_layers().clone();
     let seen: Arc<Mutex<Option<Seen>>> = Arc::new(Mutex::new(None));
-    let look = {
-        let (seen, rules) = (seen.clone(), layers.rules.clone());
-        tower::service_fn(move |req: http::Request<Body>| {
-            let (seen, rules) = (seen.clone(), rules.clone());
-            async move {
-                let parsed = req.parsed().ok();
-                let ctx = req.context().ok();
-                let tried = match (parsed, ctx) {
-                    (Some(p), Some(c)) => rules.trace(p, c, req.headers()),
-                    _ => Vec::new(),
-                };
-                *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
-                    model: parsed.and_then(|p| p.model()).map(str::to_owned),
-                    stream: parsed.is_some_and(|p| p.is_stream()),
-                    tags: ctx
-                        .map(|c| c.tags().iter().map(|t| t.to_string()).collect())
-                        .unwrap_or_default(),
-                    decision: ctx.and_then(|c| c.route().ok()).cloned(),
-                    tried: tried
-                        .into_iter()
-                        .map(|(r, hit)| (r.to_string(), hit))
-                        .collect(),
-                    json: parsed.map(|p| p.json().clone()).unwrap_or(Value::Null),
-                });
-                Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
-            }
-        })
-    };
     let stack = ServiceBuilder::new()
         .layer(ParseLayer::new().limit(generation.config.body_limit_bytes))
         .layer(layers.auth)
         .layer(layers.guard)
         .layer(layers.classify)
         .layer(RouteLayer::with_rules(layers.rules.clone()))
-        .service(look);
+        .service(look(seen.clone(), layers.rules));
     let Ok(res) = stack.oneshot(request).await;
     let seen = seen.lock().unwrap_or_else(|p| p.into_inner()).take();
     let mut out = json!({
@@ -107,31 +79,78 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         "protocol": format!("{:?}", endpoint.protocol()).to_lowercase(),
         "version": generation.label.to_str().unwrap_or_default(),
     });
-    let Some(seen) = seen else {
-        // A layer answered itself: the client would get this error.
-        let status = res.status();
-        let bytes = axum::body::to_bytes(Body::new(res.into_body()), 1 << 20)
-            .await
-            .unwrap_or_default();
-        let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let message = error
-            .pointer("/error/message")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        out["routed"] = json!(false);
-        out["error"] = json!({
-            "layer": layer_of(status),
-            "status": status.as_u16(),
-            "message": message,
-            "body": error,
+    match seen {
+        Some(seen) => {
+            let profiles = layers.params.layer(()).profiles().clone();
+            explain(&mut out, seen, &profiles);
+        }
+        None => refused(&mut out, res.map(Body::new)).await,
+    }
+    Ok(out)
+}
+
+/// The stand-in for the rest of the stack: notes what the layers decided.
+fn look(
+    seen: Arc<Mutex<Option<Seen>>>,
+    rules: Arc<switchyard_route::Rules>,
+) -> impl tower::Service<
+    http::Request<Body>,
+    Response = http::Response<Body>,
+    Error = std::convert::Infallible,
+    Future = impl Send,
+> + Clone {
+    tower::service_fn(move |req: http::Request<Body>| {
+        let parsed = req.parsed().ok();
+        let ctx = req.context().ok();
+        let tried = match (parsed, ctx) {
+            (Some(p), Some(c)) => rules.trace(p, c, req.headers()),
+            _ => Vec::new(),
+        };
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some(Seen {
+            model: parsed.and_then(|p| p.model()).map(str::to_owned),
+            stream: parsed.is_some_and(|p| p.is_stream()),
+            tags: ctx
+                .map(|c| c.tags().iter().map(|t| t.to_string()).collect())
+                .unwrap_or_default(),
+            decision: ctx.and_then(|c| c.route().ok()).cloned(),
+            tried: tried
+                .into_iter()
+                .map(|(r, hit)| (r.to_string(), hit))
+                .collect(),
+            json: parsed.map(|p| p.json().clone()).unwrap_or(Value::Null),
         });
-        return Ok(out);
-    };
+        std::future::ready(Ok(http::Response::new(Body::empty())))
+    })
+}
+
+/// A layer answered itself: the error the client would get, and which layer.
+async fn refused(out: &mut Value, res: http::Response<Body>) {
+    let status = res.status();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let error: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let message = error
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let code = error.pointer("/error/code").and_then(Value::as_str);
+    out["routed"] = json!(false);
+    out["error"] = json!({
+        "layer": layer_of(status, code),
+        "status": status.as_u16(),
+        "message": message,
+        "body": error,
+    });
+}
+
+/// Parse, classify and route verdicts, and the first candidate's parameters.
+fn explain(out: &mut Value, seen: Seen, profiles: &switchyard_params::Profiles) {
     out["routed"] = json!(seen.decision.is_some());
     out["parse"] = json!({"model": seen.model, "stream": seen.stream});
     out["classify"] = json!({"tags": seen.tags});
     let Some(decision) = seen.decision else {
-        return Ok(out);
+        return;
     };
     let candidates: Vec<Value> = decision
         .candidates
@@ -152,31 +171,30 @@ async fn run(live: &Live, body: &[u8]) -> Result<Value, ApiError> {
         "tried": tried,
         "candidates": candidates,
     });
-    if let Some(first) = decision.candidates.first() {
-        let profiles = layers.params.layer(()).profiles().clone();
-        let mut body = seen.json;
-        if let Some(m) = body.get_mut("model") {
-            *m = json!(&*first.model);
-        }
-        out["params"] = match profiles.apply(first, &mut body) {
-            Ok(changed) => json!({
-                "provider": &*first.provider,
-                "model": &*first.model,
-                "changed": changed,
-                "body": body,
-            }),
-            Err(e) => json!({"provider": &*first.provider, "model": &*first.model, "error": e}),
-        };
+    let Some(first) = decision.candidates.first() else {
+        return;
+    };
+    let mut body = seen.json;
+    if let Some(m) = body.get_mut("model") {
+        *m = json!(&*first.model);
     }
-    Ok(out)
+    out["params"] = match profiles.apply(first, &mut body) {
+        Ok(changed) => json!({
+            "provider": &*first.provider,
+            "model": &*first.model,
+            "changed": changed,
+            "body": body,
+        }),
+        Err(e) => json!({"provider": &*first.provider, "model": &*first.model, "error": e}),
+    };
 }
 
-/// Which layer answers with `status` before a request is routed.
-fn layer_of(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 => "auth",
-        403 => "guard",
-        404 => "route",
+/// Which layer answers with `status` (and error `code`) before a request is routed.
+fn layer_of(status: StatusCode, code: Option<&str>) -> &'static str {
+    match (status.as_u16(), code) {
+        (401, _) | (403, Some("model_not_allowed")) => "auth",
+        (403, _) => "guard",
+        (404, _) => "route",
         _ => "parse",
     }
 }
