@@ -1,6 +1,7 @@
 // Pieces several pages share.
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
+import { num, usd, ms, time, tokens } from '../format.js';
 
 /** A clear message for a failed call: missing endpoint, refusal, or error. */
 export function errorBox(e) {
@@ -16,7 +17,6 @@ export function statusPill(r) {
   return h('span', { class: 'pill ' + (failed ? 'bad' : r.attempts > 1 ? 'warn' : 'ok'), title: r.error_type || r.outcome || '' }, text);
 }
 
-import { num, usd, ms, time, tokens } from '../format.js';
 
 /** The columns of a record table, in order. */
 const COLUMNS = ['time', 'status', 'model', 'provider', 'project', 'source', 'tags', 'tokens', 'cost', 'duration'];
