@@ -98,6 +98,7 @@ fn apply(
         return Ok((writer.report(next), config));
     }
     persist(path, text)?;
+    tracing::info!(file = %path.display(), "configuration changed through the admin API");
     Ok((writer.commit(next), config))
 }
 
