@@ -395,7 +395,7 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     });
 
     let (_, greeted) = chat(&gw.url, "gpt-4o-mini", "hello there", true).await;
-    chat(&gw.url, "gpt-4o", "plain question", false).await;
+    let (_, plain) = chat(&gw.url, "gpt-4o", "plain question", false).await;
     let screen = tmux.wait("two requests in the feed and the stats", |s| {
         feed(s).contains("fake/gpt-4o ")
             && stats_row(s, "fake").is_some_and(|r| r[0] == "2" && r[1] == "0")
@@ -405,6 +405,22 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     assert_eq!(stats_row(&screen, "greeting").unwrap()[0], "1", "{screen}");
     assert_eq!(stats_row(&screen, "-").unwrap()[0], "1", "{screen}");
     assert!(!greeted.is_empty());
+
+    // Enter opens the newest request from the journal: route, prompt, answer.
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait("the request's detail", |s| {
+        s.contains(&format!("Request {plain}")) && s.contains("echo: plain question")
+    });
+    for want in [
+        "gpt-4o → fake/gpt-4o",
+        "1. fake/gpt-4o  200",
+        "── Prompt (last user message) ──",
+        "plain question",
+    ] {
+        assert!(screen.contains(want), "{want} not in\n{screen}");
+    }
+    tmux.keys(&["Escape"]);
+    tmux.wait("the detail closed", |s| !s.contains("── Answer ──"));
 
     upstream.push(Reply::Status {
         status: 500,

@@ -166,6 +166,24 @@ impl AdminClient {
         })
     }
 
+    /// `GET /admin/records/{id}`: one request with its bodies.
+    pub async fn record(&self, id: &str) -> Result<Value, ClientError> {
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ClientError::Protocol(format!("`{id}` is not a request id")));
+        }
+        let res = self
+            .admin(&format!("/admin/records/{id}"))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        json_body(check(res).await?).await
+    }
+
     /// `GET /health`.
     pub async fn health(&self) -> Result<Value, ClientError> {
         let res = self

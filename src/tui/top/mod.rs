@@ -6,6 +6,7 @@
 //! redraws (at most 25 times a second, and only when something changed).
 //! The terminal is restored on exit and on panic.
 
+mod detail;
 mod state;
 mod ui;
 
@@ -105,16 +106,19 @@ pub async fn run(args: TopArgs) -> ExitCode {
             .into_iter()
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
         {
-            if let Some(Action::Send { model, prompt }) = app.apply(msg) {
-                tasks.retain(|t| !t.is_finished());
-                tasks.push(tokio::spawn(chat(
+            let task = match app.apply(msg) {
+                Some(Action::Send { model, prompt }) => tokio::spawn(chat(
                     client.clone(),
                     api_key.clone(),
                     model,
                     prompt,
                     tx.clone(),
-                )));
-            }
+                )),
+                Some(Action::Open(id)) => tokio::spawn(record(client.clone(), id, tx.clone())),
+                None => continue,
+            };
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(task);
         }
         if app.quit {
             break Ok(());
@@ -256,6 +260,22 @@ async fn model(
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }
+}
+
+/// Fetches a request's record; retried for a moment while it is 404, as
+/// the journal writes in batches and the feed can be ahead of it.
+async fn record(client: AdminClient, id: String, tx: mpsc::Sender<Msg>) {
+    let mut found = client.record(&id).await;
+    for _ in 0..15 {
+        if !matches!(found, Err(ClientError::Status(404, _))) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        found = client.record(&id).await;
+    }
+    let _ = tx
+        .send(Msg::Record(id, found.map_err(|e| e.to_string())))
+        .await;
 }
 
 /// Sends one prompt and streams its answer into the chat box.

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use serde_json::Value;
 
+use super::detail::Detail;
 use crate::tui::event::Finished;
 
 /// Requests kept in the feed.
@@ -66,6 +67,8 @@ pub enum Msg {
     Key(KeyEvent),
     /// The terminal changed size.
     Resized,
+    /// A request's record (`/admin/records/{id}`), or why there is none.
+    Record(String, Result<Value, String>),
 }
 
 /// What the state asks the loop to do.
@@ -78,6 +81,8 @@ pub enum Action {
         /// The prompt.
         prompt: String,
     },
+    /// Fetch this request's record.
+    Open(String),
 }
 
 /// Running figures of one provider or tag.
@@ -169,6 +174,8 @@ pub struct App {
     pub scroll: usize,
     /// The chat box.
     pub chat: Chat,
+    /// The request opened with Enter, shown over the rest.
+    pub detail: Option<Detail>,
     /// Set when the user asked to quit.
     pub quit: bool,
 }
@@ -191,6 +198,7 @@ impl App {
             editing_filter: false,
             scroll: 0,
             chat: Chat::default(),
+            detail: None,
             quit: false,
         }
     }
@@ -228,6 +236,11 @@ impl App {
             }
             Msg::Key(k) => return self.key(k),
             Msg::Resized => {}
+            Msg::Record(id, r) => {
+                if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
+                    d.record = Some(r);
+                }
+            }
         }
         None
     }
@@ -271,6 +284,17 @@ impl App {
             self.quit = true;
             return None;
         }
+        if let Some(d) = &mut self.detail {
+            match k.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') => self.detail = None,
+                KeyCode::Down => d.scroll = d.scroll.saturating_add(1),
+                KeyCode::Up => d.scroll = d.scroll.saturating_sub(1),
+                KeyCode::PageDown => d.scroll = d.scroll.saturating_add(10),
+                KeyCode::PageUp => d.scroll = d.scroll.saturating_sub(10),
+                _ => {}
+            }
+            return None;
+        }
         if self.editing_filter {
             match k.code {
                 KeyCode::Enter => self.editing_filter = false,
@@ -312,6 +336,11 @@ impl App {
             (Pane::Feed, KeyCode::PageDown) => self.scroll_by(20),
             (Pane::Feed, KeyCode::PageUp) => self.scroll_by(-20),
             (Pane::Feed, KeyCode::Home) => self.scroll = 0,
+            (Pane::Feed, KeyCode::Enter) => {
+                let id = self.visible().nth(self.scroll)?.id.clone();
+                self.detail = Some(Detail::loading(id.clone()));
+                return Some(Action::Open(id));
+            }
             (_, KeyCode::Char('c')) => self.focus = Pane::Chat,
             _ => {}
         }
@@ -407,6 +436,35 @@ mod tests {
         assert_eq!((app.scroll, top(&app)), (0, Some(6.0)));
         app.apply(key(KeyCode::PageUp));
         assert_eq!(app.scroll, 0);
+    }
+
+    #[test]
+    fn enter_opens_the_selected_request_and_esc_closes_it() {
+        let mut app = App::new("http://x");
+        assert_eq!(app.apply(key(KeyCode::Enter)), None, "nothing to open");
+        app.apply(finished("a", &[], 200, 1.0));
+        app.apply(finished("a", &[], 200, 2.0));
+        app.apply(key(KeyCode::Down));
+        assert_eq!(
+            app.apply(key(KeyCode::Enter)),
+            Some(Action::Open("req_1".into()))
+        );
+        app.apply(Msg::Record("req_2".into(), Ok(Value::Null)));
+        assert_eq!(
+            app.detail.as_ref().unwrap().record,
+            None,
+            "not the one open"
+        );
+        app.apply(Msg::Record("req_1".into(), Err("gone".into())));
+        assert_eq!(
+            app.detail.as_ref().unwrap().record,
+            Some(Err("gone".into()))
+        );
+        app.apply(key(KeyCode::Char('q')));
+        assert!(
+            app.detail.is_none() && !app.quit,
+            "q closes the detail first"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use serde_json::Value;
 
+use super::detail;
 use super::state::{Agg, App, Conn, Pane};
 use crate::tui::event::{Finished, cost, millis};
 
@@ -42,6 +43,9 @@ pub fn draw(f: &mut Frame, app: &App) {
     f.render_widget(health_list(app), health);
     draw_chat(f, app, chat);
     f.render_widget(help_line(app), help);
+    if let Some(d) = &app.detail {
+        detail::draw(f, d, main);
+    }
 }
 
 fn pane(title: String, focused: bool) -> Block<'static> {
@@ -119,7 +123,16 @@ fn draw_feed(f: &mut Frame, app: &App, area: Rect) {
         .visible()
         .skip(app.scroll)
         .take(area.height.saturating_sub(3) as usize)
-        .map(feed_row);
+        .enumerate()
+        .map(|(i, r)| {
+            let row = feed_row(r);
+            // The row Enter opens.
+            if i == 0 && app.focus == Pane::Feed {
+                row.style(Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                row
+            }
+        });
     let widths = [
         Constraint::Length(8),
         Constraint::Fill(2),
@@ -332,12 +345,14 @@ fn tail(text: &str, width: usize) -> &str {
 }
 
 fn help_line(app: &App) -> Paragraph<'static> {
-    let text = if app.editing_filter {
+    let text = if app.detail.is_some() {
+        "↑ ↓ PgUp PgDn scroll · Esc close"
+    } else if app.editing_filter {
         "type to filter · Enter keep · Esc clear"
     } else if app.focus == Pane::Chat {
         "type a prompt · Enter send · Tab next pane · Esc leave · Ctrl-C quit"
     } else {
-        "q quit · Tab next pane · / filter · Esc clear filter · ↑ ↓ PgUp PgDn Home scroll · c chat"
+        "q quit · Tab next pane · / filter · Esc clear filter · ↑ ↓ PgUp PgDn Home scroll · Enter open · c chat"
     };
     Paragraph::new(Line::styled(format!(" {text}"), DIM))
 }
