@@ -134,3 +134,51 @@ fn persist(path: &Path, text: &str) -> Result<(), ApiError> {
         fail(e)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(unix)]
+    fn persist_replaces_the_file_keeping_its_mode_and_writes_through_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("switchyard-persist-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("real.toml");
+        std::fs::write(&real, "old = 1\n").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.join("link.toml");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        persist(&link, "new = 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new = 2\n");
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            absolute(&link),
+            std::fs::canonicalize(&real).unwrap().display().to_string()
+        );
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+        let missing = dir.join("nope").join("x.toml");
+        let e = persist(&missing, "x").unwrap_err();
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(
+            e.message.contains("the running configuration is unchanged"),
+            "{}",
+            e.message
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
