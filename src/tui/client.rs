@@ -251,6 +251,22 @@ impl AdminClient {
             (Some(p), Some(m)) => Some(format!("{p}/{m}")),
             (p, m) => p.or(m),
         };
+        let streamed = res
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !streamed {
+            // An upstream that answered whole although asked to stream.
+            let v = json_body(res).await?;
+            let text = v["choices"][0]["message"]["content"]
+                .as_str()
+                .ok_or_else(|| {
+                    ClientError::Protocol("an answer without `choices[0].message`".into())
+                })?;
+            on_delta(text);
+            return Ok(ChatDone { routed_to });
+        }
         let mut parser = SseParser::new();
         let mut failure = None;
         while let Some(chunk) = res.chunk().await.map_err(unreachable)? {
@@ -303,4 +319,127 @@ async fn check(res: reqwest::Response) -> Result<reqwest::Response, ClientError>
 async fn json_body(res: reqwest::Response) -> Result<Value, ClientError> {
     let bytes = res.bytes().await.map_err(unreachable)?;
     serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol(format!("not JSON: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::Router;
+    use axum::response::IntoResponse;
+    use axum::routing::{get, post};
+
+    /// A stand-in gateway on 127.0.0.1 serving `router`.
+    async fn serve(router: Router) -> AdminClient {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        AdminClient::new(&ConnectArgs {
+            url: format!("http://{addr}/"),
+            admin_key: Some("k".into()),
+        })
+        .unwrap()
+    }
+
+    async fn chat_text(client: &AdminClient) -> Result<String, ClientError> {
+        let mut text = String::new();
+        client
+            .chat(None, "m", "hi", |d| text.push_str(d))
+            .await
+            .map(|_| text)
+    }
+
+    #[tokio::test]
+    async fn chat_answers_whole_streamed_broken_and_refused() {
+        let whole = serve(Router::new().route(
+            "/v1/chat/completions",
+            post(|| async {
+                axum::Json(
+                    json!({"choices": [{"message": {"role": "assistant", "content": "whole"}}]}),
+                )
+            }),
+        ))
+        .await;
+        assert_eq!(chat_text(&whole).await.unwrap(), "whole");
+
+        let streamed = serve(Router::new().route(
+            "/v1/chat/completions",
+            post(|| async {
+                let body = "data: {\"choices\":[{\"delta\":{\"content\":\"str\"}}]}\n\n\
+                            data: {\"choices\":[{\"delta\":{\"content\":\"eamed\"}}]}\n\ndata: [DONE]\n\n";
+                (
+                    [
+                        (http::header::CONTENT_TYPE, "text/event-stream"),
+                        (http::header::HeaderName::from_static("x-switchyard-provider"), "p"),
+                        (http::header::HeaderName::from_static("x-switchyard-model"), "m1"),
+                    ],
+                    body,
+                )
+                    .into_response()
+            }),
+        ))
+        .await;
+        let mut text = String::new();
+        let done = streamed
+            .chat(None, "m", "hi", |d| text.push_str(d))
+            .await
+            .unwrap();
+        assert_eq!(
+            (text.as_str(), done.routed_to.as_deref()),
+            ("streamed", Some("p/m1"))
+        );
+
+        let broken = serve(Router::new().route(
+            "/v1/chat/completions",
+            post(|| async {
+                (
+                    [(http::header::CONTENT_TYPE, "text/event-stream")],
+                    "data: {\"error\":{\"message\":\"upstream broke\"}}\n\n",
+                )
+            }),
+        ))
+        .await;
+        let e = chat_text(&broken).await.unwrap_err();
+        assert!(e.to_string().contains("upstream broke"), "{e}");
+
+        let refused = serve(
+            Router::new()
+                .route(
+                    "/v1/chat/completions",
+                    post(|| async {
+                        (
+                            StatusCode::UNAUTHORIZED,
+                            axum::Json(json!({"error": {"message": "bad key"}})),
+                        )
+                    }),
+                )
+                .route(
+                    "/admin/events",
+                    get(|| async { (StatusCode::FORBIDDEN, "no") }),
+                ),
+        )
+        .await;
+        assert_eq!(
+            chat_text(&refused).await.unwrap_err(),
+            ClientError::Refused("bad key".into())
+        );
+        assert_eq!(
+            refused.feed().await.err(),
+            Some(ClientError::Refused("no".into()))
+        );
+        let e = refused.record("../../etc").await.unwrap_err();
+        assert!(matches!(e, ClientError::Protocol(_)), "{e}");
+    }
+
+    #[test]
+    fn urls_are_checked() {
+        let args = |url: &str| ConnectArgs {
+            url: url.into(),
+            admin_key: Some(String::new()),
+        };
+        assert!(AdminClient::new(&args("ftp://x")).is_err());
+        assert!(AdminClient::new(&args("not a url")).is_err());
+        let c = AdminClient::new(&args("https://gw.example/")).unwrap();
+        assert_eq!(c.base(), "https://gw.example");
+        assert_eq!(c.admin_key, None, "an empty key is no key");
+    }
 }

@@ -99,10 +99,10 @@ pub async fn run(args: TopArgs) -> ExitCode {
         }
         let drawn = tokio::time::Instant::now();
         // Redraw only when something changed: idle, top costs nothing.
-        let first = rx.recv().await;
+        let next = rx.recv().await;
         // At most 25 frames a second, however busy the gateway.
         tokio::time::sleep_until(drawn + FRAME).await;
-        for msg in first
+        for msg in next
             .into_iter()
             .chain(std::iter::from_fn(|| rx.try_recv().ok()))
         {
