@@ -73,9 +73,8 @@ fn prepared() -> &'static [Prepared] {
 fn prepare(a: &Asset) -> Prepared {
     let etag = format!("\"{:016x}\"", fnv1a(a.bytes));
     let content_type = content_type(a.path);
-    let gzip = (content_type != "image/png")
-        .then(|| gzip(a.bytes))
-        .filter(|z| z.len() < a.bytes.len());
+    // Kept only where it saves bytes.
+    let gzip = Some(gzip(a.bytes)).filter(|z| !z.is_empty() && z.len() < a.bytes.len());
     Prepared {
         path: a.path,
         body: Bytes::from_static(a.bytes),
@@ -107,7 +106,6 @@ fn content_type(path: &str) -> &'static str {
         Some("js") => "text/javascript; charset=utf-8",
         Some("svg") => "image/svg+xml",
         Some("json") => "application/json",
-        Some("png") => "image/png",
         _ => "application/octet-stream",
     }
 }
@@ -236,6 +234,30 @@ mod tests {
             HeaderValue::from_static("deflate, *;q=0.5"),
         );
         assert!(accepts_gzip(&h));
+    }
+
+    #[tokio::test]
+    async fn gzip_answers_decompress_to_the_asset() {
+        use std::io::Read;
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+        let res = serve("js/i18n.js", &h);
+        assert_eq!(res.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(res.headers()[header::VARY], "accept-encoding");
+        let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, include_bytes!("../console/js/i18n.js"));
+        assert!(
+            body.len() < plain.len() / 2,
+            "{} of {}",
+            body.len(),
+            plain.len()
+        );
     }
 
     #[test]
