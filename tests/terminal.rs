@@ -125,6 +125,29 @@ fn wait_line(rx: &mpsc::Receiver<String>, needle: &str, what: &str) -> String {
     panic!("no {what} line with `{needle}`; saw {seen:#?}");
 }
 
+/// Kills `gw` (no clean shutdown); returns its port and config for [`start_again`].
+fn kill(gw: &mut Gateway) -> (String, String) {
+    let port = gw.url.rsplit(':').next().unwrap().to_owned();
+    let config = std::fs::read_to_string(gw.config_path()).unwrap();
+    gw.signal("KILL");
+    gw.wait_exit(Duration::from_secs(10)).unwrap();
+    (port, config)
+}
+
+/// A new gateway process on `port` with `config` and the same keys.
+fn start_again(port: &str, config: &str) -> Running {
+    let path = common::temp_dir("restart").join("switchyard.toml");
+    std::fs::write(&path, config).unwrap();
+    let path = path.display().to_string();
+    Running::spawn(
+        &["--config", &path, "--port", port, "--bind", "127.0.0.1"],
+        &[
+            ("TEST_ADMIN_KEY", ADMIN_KEY),
+            ("TEST_CLIENT_KEY", CLIENT_KEY),
+        ],
+    )
+}
+
 /// A chat completion through the gateway at `url`: (status, request id).
 async fn chat(url: &str, model: &str, text: &str, stream: bool) -> (u16, String) {
     let res = client()
@@ -481,31 +504,11 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
     tmux.wait("the feed following again", |s| !s.contains("newer above"));
 
     // The gateway goes away and comes back on the same port.
-    let port = gw.url.rsplit(':').next().unwrap().to_owned();
-    let config_path = gw.config_path();
-    let config_text = std::fs::read_to_string(&config_path).unwrap();
-    gw.signal("KILL");
-    gw.wait_exit(Duration::from_secs(10)).unwrap();
+    let (port, config) = kill(&mut gw);
     tmux.wait("the status bar to say disconnected", |s| {
         s.contains("disconnected") && s.contains("reconnecting in")
     });
-    let dir = common::temp_dir("restart");
-    std::fs::write(dir.join("switchyard.toml"), config_text).unwrap();
-    let config_arg = dir.join("switchyard.toml").display().to_string();
-    let again = Running::spawn(
-        &[
-            "--config",
-            &config_arg,
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-        ],
-        &[
-            ("TEST_ADMIN_KEY", ADMIN_KEY),
-            ("TEST_CLIENT_KEY", CLIENT_KEY),
-        ],
-    );
+    let again = start_again(&port, &config);
     tmux.wait("the feed to reconnect", |s| {
         s.lines()
             .next()
@@ -542,32 +545,12 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
 async fn watch_reconnects_when_the_gateway_restarts() {
     let upstream = FakeUpstream::start().await;
     let mut gw = gateway(&upstream);
-    let port = gw.url.rsplit(':').next().unwrap().to_owned();
-    let config_text = std::fs::read_to_string(gw.config_path()).unwrap();
     let watch = Running::spawn(&["watch", "--url", &gw.url, "--admin-key", ADMIN_KEY], &[]);
     watch.wait_stderr("watching");
-    gw.signal("KILL");
-    gw.wait_exit(Duration::from_secs(10)).unwrap();
+    let (port, config) = kill(&mut gw);
     watch.wait_stderr("connection lost");
     watch.wait_stderr("reconnecting in");
-
-    let dir = common::temp_dir("watch-restart");
-    std::fs::write(dir.join("switchyard.toml"), config_text).unwrap();
-    let config_arg = dir.join("switchyard.toml").display().to_string();
-    let _again = Running::spawn(
-        &[
-            "--config",
-            &config_arg,
-            "--port",
-            &port,
-            "--bind",
-            "127.0.0.1",
-        ],
-        &[
-            ("TEST_ADMIN_KEY", ADMIN_KEY),
-            ("TEST_CLIENT_KEY", CLIENT_KEY),
-        ],
-    );
+    let _again = start_again(&port, &config);
     watch.wait_stderr("reconnected");
     let url = format!("http://127.0.0.1:{port}");
     let (status, id) = chat(&url, "gpt-4o-mini", "after the restart", false).await;
