@@ -1,8 +1,8 @@
 //! `switchyard top`: a full-screen view of a running gateway.
 //!
-//! Tasks feed one channel of [`Msg`]s: the live feed (reconnecting with
+//! Tasks feed one channel of messages: the live feed (reconnecting with
 //! backoff), `/health` every two seconds, a thread reading the keyboard,
-//! and the chat request. The loop applies each message to the [`App`] and
+//! and the chat request. The loop applies each message to the state and
 //! redraws (at most 25 times a second, and only when something changed).
 //! The terminal is restored on exit and on panic.
 
