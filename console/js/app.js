@@ -52,6 +52,7 @@ function updateBadge() {
   const badge = document.getElementById('live');
   badge.classList.toggle('off', !s.connected);
   badge.querySelector('span').textContent = t(s.connected ? 'live.on' : 'live.off');
+  badge.title = s.missed ? t('live.missed', { n: s.missed }) : t('live.title');
 }
 
 function showLogin(message) {
@@ -96,7 +97,7 @@ function boot() {
   select.addEventListener('change', () => { setLang(select.value); translatePage(); updateBadge(); route(); });
   translatePage();
   updateBadge();
-  live.subscribe((kind) => { if (kind === 'status') updateBadge(); });
+  live.subscribe((kind) => { if (kind === 'status' || kind === 'lagged') updateBadge(); });
   onUnauthorized(() => { if (authorized) showLogin(t('login.expired')); });
   document.getElementById('login-form').addEventListener('submit', (ev) => {
     ev.preventDefault();

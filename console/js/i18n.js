@@ -6,7 +6,7 @@ const STORE = 'switchyard.lang';
 export const dictionaries = {
   en: {
     'nav.dashboard': 'Dashboard', 'nav.requests': 'Requests', 'nav.usage': 'Usage', 'nav.config': 'Configuration', 'nav.errors': 'Errors',
-    'live.on': 'Live', 'live.off': 'Offline', 'live.title': 'Connection to the live feed',
+    'live.on': 'Live', 'live.off': 'Offline', 'live.title': 'Connection to the live feed', 'live.missed': 'Live feed: {n} events were dropped because this page read too slowly',
     'login.title': 'Sign in', 'login.help': 'Enter the gateway’s admin key. It is kept for this browser tab only.',
     'login.key': 'Admin key', 'login.submit': 'Sign in', 'login.logout': 'Sign out', 'login.needed': 'Sign in with the admin key to see the console.',
     'login.wrong': 'That key was refused.', 'login.expired': 'The admin key was refused; sign in again.',
@@ -74,7 +74,7 @@ export const dictionaries = {
   },
   'zh-CN': {
     'nav.dashboard': '仪表盘', 'nav.requests': '请求', 'nav.usage': '用量', 'nav.config': '配置', 'nav.errors': '错误',
-    'live.on': '实时', 'live.off': '离线', 'live.title': '实时事件流连接',
+    'live.on': '实时', 'live.off': '离线', 'live.title': '实时事件流连接', 'live.missed': '实时事件流：本页读取过慢，丢失了 {n} 个事件',
     'login.title': '登录', 'login.help': '请输入网关的管理密钥。密钥只保存在当前浏览器标签页中。',
     'login.key': '管理密钥', 'login.submit': '登录', 'login.logout': '退出', 'login.needed': '请使用管理密钥登录后查看控制台。',
     'login.wrong': '密钥被拒绝。', 'login.expired': '管理密钥被拒绝，请重新登录。',

@@ -11,6 +11,7 @@ const state = {
   buckets: [],            // {t, requests, tokens, errors, durations: [], ttfts: []}
   inFlight: new Map(),    // id -> start event (+ routed)
   totals: { requests: 0, tokens: 0, errors: 0, cost: 0 },
+  missed: 0,              // events the gateway dropped for this page (`lagged`)
 };
 const counted = new Set(); // ids already in the buckets (feed or journal)
 const countedOrder = [];
@@ -43,6 +44,9 @@ function onEvent(kind, data) {
   } else if (kind === 'routed') {
     const s = state.inFlight.get(data.id);
     if (s) Object.assign(s, { provider: data.provider, model: data.model });
+  } else if (kind === 'lagged') {
+    // This page read too slowly and the gateway dropped events for it.
+    state.missed += data.missed || 0;
   } else if (kind === 'complete') {
     state.inFlight.delete(data.id);
     const u = data.usage || {};
