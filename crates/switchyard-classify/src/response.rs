@@ -251,11 +251,41 @@ fn mentions_end(data: &[u8]) -> bool {
         .any(|k| memmem::find(data, k.as_bytes()).is_some())
 }
 
+/// Whether a phrase starts within [`REFUSAL_WINDOW`] bytes of the
+/// (lowercased) answer. Only as much of the answer is lowercased as a phrase
+/// starting in the window can reach, and each position is checked in place:
+/// no searcher is built per phrase, no scan runs past the window.
 fn is_refusal(prefix: &str, phrases: &[String]) -> bool {
-    let lower = prefix.trim_start().to_lowercase();
-    phrases
-        .iter()
-        .any(|p| lower.find(p.as_str()).is_some_and(|i| i <= REFUSAL_WINDOW))
+    let longest = phrases.iter().map(String::len).max().unwrap_or(0);
+    let mut lower = String::with_capacity(REFUSAL_WINDOW + longest + 4);
+    for c in prefix.trim_start().chars() {
+        if lower.len() > REFUSAL_WINDOW + longest {
+            break;
+        }
+        lower.extend(c.to_lowercase());
+    }
+    let starts = lower
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain(std::iter::once(lower.len()))
+        .take_while(|&i| i <= REFUSAL_WINDOW);
+    // The bytes phrases start with: most places in the window start with
+    // none of them, and are ruled out with one lookup.
+    let mut first = [false; 256];
+    let mut empty = false;
+    for p in phrases {
+        match p.as_bytes().first() {
+            Some(&b) => first[usize::from(b)] = true,
+            None => empty = true,
+        }
+    }
+    let text = lower.as_bytes();
+    let mut starts = starts;
+    starts.any(|i| {
+        let at = &text[i..];
+        (empty || at.first().is_some_and(|&b| first[usize::from(b)]))
+            && phrases.iter().any(|p| at.starts_with(p.as_bytes()))
+    })
 }
 
 #[cfg(test)]
@@ -283,6 +313,32 @@ mod tests {
             tags(v).is_empty(),
             "a phrase deep in the answer is not a refusal opener"
         );
+    }
+
+    #[test]
+    fn refusals_start_within_the_window_only() {
+        let phrases: Vec<String> = DEFAULT_REFUSAL_PHRASES
+            .iter()
+            .map(|p| (*p).to_owned())
+            .collect();
+        assert!(is_refusal("  I'M SORRY, BUT I CAN'T do that", &phrases));
+        assert!(is_refusal(
+            "I’m unable to help with this request.",
+            &phrases
+        ));
+        // Starts at byte 40: still in; at 41: out.
+        let at = |n: usize| format!("{}I must decline.", "x".repeat(n));
+        assert!(is_refusal(&at(40), &phrases));
+        assert!(!is_refusal(&at(41), &phrases));
+        // Multi-byte text before the phrase counts in bytes, as before.
+        assert!(is_refusal("\u{e9}\u{e9} i cannot comply", &phrases));
+        assert!(!is_refusal(
+            &format!("{} i cannot comply", "\u{e9}".repeat(30)),
+            &phrases
+        ));
+        assert!(!is_refusal("Sure, here it is.", &phrases));
+        assert!(!is_refusal("", &phrases));
+        assert!(is_refusal("", &[String::new()]));
     }
 
     #[test]
