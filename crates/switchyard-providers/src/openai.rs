@@ -72,6 +72,9 @@ struct Inner {
     headers: Vec<(HeaderName, HeaderValue)>,
     first_byte_timeout: Duration,
     client: reqwest::Client,
+    /// Each supported endpoint's URL, parsed once (`None`: it does not
+    /// parse, and each request reports that).
+    urls: Vec<(Endpoint, Option<reqwest::Url>)>,
 }
 
 /// How requests are authenticated upstream.
@@ -112,10 +115,21 @@ impl OpenAi {
                 Err(_) => Auth::Invalid,
             },
         };
+        let base_url = config.base_url.trim_end_matches('/').to_owned();
+        let urls = SUPPORTED
+            .iter()
+            .map(|&e| {
+                (
+                    e,
+                    reqwest::Url::parse(&format!("{base_url}{}", e.suffix())).ok(),
+                )
+            })
+            .collect();
         OpenAi {
             inner: Arc::new(Inner {
                 id: Arc::from(config.id),
-                base_url: config.base_url.trim_end_matches('/').to_owned(),
+                base_url,
+                urls,
                 auth,
                 headers: config.headers,
                 first_byte_timeout: config.first_byte_timeout,
@@ -229,10 +243,11 @@ impl OpenAi {
             None => inner.auth()?,
         };
         let headers = forward::upstream_headers(req.headers(), auth, &inner.headers, has_body);
-        let mut builder = inner
-            .client
-            .request(endpoint.method(), inner.url(endpoint))
-            .headers(headers);
+        let builder = match inner.parsed_url(endpoint) {
+            Some(url) => inner.client.request(endpoint.method(), url.clone()),
+            None => inner.client.request(endpoint.method(), inner.url(endpoint)),
+        };
+        let mut builder = builder.headers(headers);
         if has_body {
             let mut parsed = parsed.clone();
             if let Err(rejection) = parsed.set_model(&candidate.model) {
@@ -250,6 +265,14 @@ impl OpenAi {
 impl Inner {
     fn url(&self, endpoint: Endpoint) -> String {
         format!("{}{}", self.base_url, endpoint.suffix())
+    }
+
+    /// The endpoint's URL as parsed at construction: no parse per request.
+    fn parsed_url(&self, endpoint: Endpoint) -> Option<&reqwest::Url> {
+        self.urls
+            .iter()
+            .find(|(e, _)| *e == endpoint)
+            .and_then(|(_, url)| url.as_ref())
     }
 
     fn auth(&self) -> Result<Option<&HeaderValue>, Error> {
