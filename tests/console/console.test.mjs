@@ -164,6 +164,13 @@ test('the web console', async (t) => {
     const count = async () => Number((await page.textContent('#count-requests')).replace(/\D/g, ''));
     const before = await count();
     for (let i = 0; i < 3; i++) await chat('gpt-4o-mini', `dashboard ${i}`, { 'x-project': 'hermes' });
+    // A streamed answer gives the time-to-first-token chart a point.
+    const streamed = await fetch(`${URL_}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'mock-1', stream: true, messages: [{ role: 'user', content: 'stream a few words please' }] }),
+    });
+    assert.match(await streamed.text(), /\[DONE\]/);
+    await page.waitForFunction(() => Number(document.querySelector('#chart-ttft canvas')?.dataset.total) > 0);
     await page.waitForFunction((n) => Number(document.querySelector('#count-requests').textContent.replace(/\D/g, '')) >= n, before + 3);
     assert.ok((await count()) >= before + 3);
     await page.locator('#health tr[data-provider="fake"]').waitFor();
