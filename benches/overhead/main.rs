@@ -135,6 +135,28 @@ fn raise_fd_limit(streams: usize) -> usize {
     (soft.saturating_sub(400) / 2) as usize
 }
 
+/// What the default gateway turns on besides the binary's defaults, so the
+/// bench measures the full stack: a virtual key (the one the load generator
+/// sends) with limits and budgets far above what a run uses, which makes the
+/// limits layer count every request, and the prompt guard scanning every
+/// prompt in `log` mode.
+const FULL_STACK: &str = r#"[auth]
+mode = "virtual_keys"
+
+[[auth.keys]]
+id = "bench"
+team = "bench"
+project = "overhead"
+key = "sk-bench"
+rpm = 1000000000
+tpm = 4000000000
+budget_daily_usd = 1000000
+budget_monthly_usd = 10000000
+
+[guard]
+mode = "log"
+"#;
+
 struct Gateways {
     procs: Vec<procs::Proc>,
     dir: PathBuf,
@@ -167,7 +189,9 @@ fn start_gateway(
             std::fs::write(
                 &config,
                 format!(
-                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{}\n", opts.config_extra
+                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{}\n{}\n",
+                    if opts.plain_default { "" } else { FULL_STACK },
+                    opts.config_extra
                 ),
             )
             .map_err(|e| format!("writing {}: {e}", config.display()))?;

@@ -68,6 +68,10 @@ pub struct Opts {
     /// the others: before/after figures of a change from one run.
     #[arg(long)]
     pub baseline_bin: Option<std::path::PathBuf>,
+    /// Measure the default target without the virtual key, limits and guard
+    /// the bench otherwise turns on (the binary's stack with no config).
+    #[arg(long)]
+    pub plain_default: bool,
     /// TOML appended to the default gateway's generated config (e.g.
     /// `[journal]` / `enabled = false`), to measure what a setting costs.
     #[arg(long, default_value = "")]
