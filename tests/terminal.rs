@@ -148,6 +148,20 @@ fn start_again(port: &str, config: &str) -> Running {
     )
 }
 
+/// The one process whose command line starts with `args`.
+fn pid_of(args: &[&str]) -> u32 {
+    let want: Vec<u8> = args.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    let pids: Vec<u32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(&want))
+        })
+        .collect();
+    assert_eq!(pids.len(), 1, "processes running {args:?}: {pids:?}");
+    pids[0]
+}
+
 /// A chat completion through the gateway at `url`: (status, request id).
 async fn chat(url: &str, model: &str, text: &str, stream: bool) -> (u16, String) {
     let res = client()
@@ -301,8 +315,8 @@ impl Tmux {
         ok
     }
 
-    fn start(command: &str) -> Tmux {
-        let socket = format!("switchyard-test-{}", std::process::id());
+    fn start(tag: &str, command: &str) -> Tmux {
+        let socket = format!("switchyard-test-{}-{tag}", std::process::id());
         let tmux = Tmux { socket };
         tmux.run(&[
             "new-session",
@@ -412,7 +426,7 @@ async fn top_shows_the_feed_stats_and_chat_and_restores_the_terminal() {
         env!("CARGO_BIN_EXE_switchyard"),
         gw.url
     );
-    let tmux = Tmux::start(&command);
+    let tmux = Tmux::start("main", &command);
     tmux.wait("the feed to connect", |s| {
         s.contains("connected") && s.contains("Chat → gpt-4o-mini") && s.contains("● up")
     });
@@ -557,4 +571,35 @@ async fn watch_reconnects_when_the_gateway_restarts() {
     assert_eq!(status, 200);
     let line = watch.next_stdout();
     assert!(line.contains(&id), "{line}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_restores_the_terminal_when_killed_with_sigterm() {
+    if !Tmux::available() {
+        return;
+    }
+    let upstream = FakeUpstream::start().await;
+    let gw = gateway(&upstream);
+    let bin = env!("CARGO_BIN_EXE_switchyard");
+    let command = format!(
+        "env -u HTTP_PROXY -u http_proxy -u ALL_PROXY -u all_proxy SWITCHYARD_ADMIN_KEY={ADMIN_KEY} \
+         {bin} top --url {} --model m; echo \"top exited with $?\"; stty -a; echo end-of-stty; sleep 600",
+        gw.url
+    );
+    let tmux = Tmux::start("sigterm", &command);
+    tmux.wait("top to start", |s| s.contains("connected"));
+    let pid = pid_of(&[bin, "top", "--url", &gw.url]);
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = tmux.wait("top to exit", |s| {
+        s.contains("top exited with 0") && s.contains("end-of-stty")
+    });
+    let stty: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        stty.contains(&"icanon") && stty.contains(&"echo"),
+        "the terminal left raw mode: {screen}"
+    );
 }

@@ -92,6 +92,7 @@ pub async fn run(args: TopArgs) -> ExitCode {
     };
     let restore = Restore;
     keyboard(tx.clone());
+    tasks.push(tokio::spawn(signals(tx.clone())));
     let mut app = App::new(client.base());
     let result = loop {
         if let Err(e) = terminal.draw(|f| ui::draw(f, &app)) {
@@ -135,6 +136,28 @@ pub async fn run(args: TopArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Quits cleanly (restoring the terminal) on SIGTERM and SIGHUP; in raw
+/// mode Ctrl-C is a key, not SIGINT.
+async fn signals(tx: mpsc::Sender<Msg>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Quit).await;
+    }
+    #[cfg(not(unix))]
+    drop(tx);
 }
 
 /// Reads the keyboard on its own thread (crossterm's reads block) until the

@@ -67,6 +67,8 @@ pub enum Msg {
     Key(KeyEvent),
     /// The terminal changed size.
     Resized,
+    /// Stop (a signal asked for it).
+    Quit,
     /// A request's record (`/admin/records/{id}`), or why there is none.
     Record(String, Result<Value, String>),
 }
@@ -236,6 +238,7 @@ impl App {
             }
             Msg::Key(k) => return self.key(k),
             Msg::Resized => {}
+            Msg::Quit => self.quit = true,
             Msg::Record(id, r) => {
                 if let Some(d) = self.detail.as_mut().filter(|d| d.id == id) {
                     d.record = Some(r);
