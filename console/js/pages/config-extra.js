@@ -18,7 +18,7 @@ const SAMPLES = {
 };
 
 const masked = (k) => k.masked || '—';
-const list = (v) => (Array.isArray(v) ? v.join(', ') : v || '—');
+const list = (v) => (Array.isArray(v) ? v.join(', ') : v) || '—';
 
 export function keysTab(el) {
   const listBox = h('div', {}, h('p', { class: 'muted' }, t('common.loading')));
