@@ -255,29 +255,28 @@ async fn health(client: AdminClient, tx: mpsc::Sender<Msg>) {
     }
 }
 
-/// The chat box's model: `--model`, else the first of `/v1/models` (retried
-/// until the gateway answers).
+/// The chat box's models: `--model`, and the list of `/v1/models` to pick
+/// from (the first is the default without `--model`), retried until the
+/// gateway answers.
 async fn model(
     client: AdminClient,
     api_key: Option<String>,
     model: Option<String>,
     tx: mpsc::Sender<Msg>,
 ) {
-    if let Some(m) = model {
-        let _ = tx.send(Msg::Model(Ok(m))).await;
+    if let Some(m) = model
+        && tx.send(Msg::Model(Ok(m))).await.is_err()
+    {
         return;
     }
     let mut attempt = 0;
     loop {
-        let found = match client.models(api_key.as_deref()).await {
-            Ok(models) => models
-                .into_iter()
-                .next()
-                .ok_or_else(|| "the gateway lists no models (pass --model)".to_owned()),
-            Err(e) => Err(e.to_string()),
-        };
+        let found = client
+            .models(api_key.as_deref())
+            .await
+            .map_err(|e| e.to_string());
         let done = found.is_ok();
-        if tx.send(Msg::Model(found)).await.is_err() || done {
+        if tx.send(Msg::Models(found)).await.is_err() || done {
             return;
         }
         tokio::time::sleep(backoff(attempt)).await;

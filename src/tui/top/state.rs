@@ -55,8 +55,10 @@ pub enum Msg {
     Lagged(u64),
     /// `/health`, or why it failed.
     Health(Result<Value, String>),
-    /// The first model of `/v1/models`, or why there is none.
+    /// The model `--model` named.
     Model(Result<String, String>),
+    /// The models of `/v1/models`, or why there are none.
+    Models(Result<Vec<String>, String>),
     /// A piece of the chat answer.
     ChatDelta(String),
     /// The chat answer ended, with where it was routed.
@@ -132,6 +134,8 @@ pub struct Chat {
     pub model: Option<String>,
     /// Why there is no model, if so.
     pub model_error: Option<String>,
+    /// The models ↑ and ↓ choose from (`/v1/models`).
+    pub models: Vec<String>,
     /// The prompt being typed.
     pub input: String,
     /// The last prompt sent.
@@ -142,6 +146,26 @@ pub struct Chat {
     pub sending: bool,
     /// Where the answer came from, or why it failed.
     pub status: Option<String>,
+}
+
+impl Chat {
+    /// The model `step` places after (or before) the current one in the list.
+    fn pick(&mut self, step: isize) {
+        let n = self.models.len();
+        if n == 0 {
+            return;
+        }
+        let at = self
+            .model
+            .as_ref()
+            .and_then(|m| self.models.iter().position(|x| x == m));
+        let next = match at {
+            Some(i) => (i as isize + step).rem_euclid(n as isize) as usize,
+            None => 0,
+        };
+        self.model = Some(self.models[next].clone());
+        self.model_error = None;
+    }
 }
 
 /// Everything `switchyard top` shows.
@@ -224,6 +248,21 @@ impl App {
                 self.chat.model_error = None;
             }
             Msg::Model(Err(e)) => self.chat.model_error = Some(e),
+            Msg::Models(Ok(list)) => {
+                if self.chat.model.is_none() {
+                    self.chat.model = list.first().cloned();
+                }
+                if self.chat.model.is_none() {
+                    self.chat.model_error =
+                        Some("the gateway lists no models (pass --model)".into());
+                }
+                self.chat.models = list;
+            }
+            Msg::Models(Err(e)) => {
+                if self.chat.model.is_none() {
+                    self.chat.model_error = Some(e);
+                }
+            }
             Msg::ChatDelta(d) => self.chat.answer.push_str(&d),
             Msg::ChatDone(routed) => {
                 self.chat.sending = false;
@@ -323,6 +362,8 @@ impl App {
                 self.chat.input.pop();
             }
             (Pane::Chat, KeyCode::Char(c)) if !ctrl => self.chat.input.push(c),
+            (Pane::Chat, KeyCode::Down) => self.chat.pick(1),
+            (Pane::Chat, KeyCode::Up) => self.chat.pick(-1),
             (_, KeyCode::Char('q')) => self.quit = true,
             (_, KeyCode::Esc) => {
                 self.filter.clear();
@@ -468,6 +509,34 @@ mod tests {
             app.detail.is_none() && !app.quit,
             "q closes the detail first"
         );
+    }
+
+    #[test]
+    fn the_chat_model_is_picked_from_the_list() {
+        let mut app = App::new("http://x");
+        app.apply(Msg::Models(Err("down".into())));
+        assert_eq!(app.chat.model_error.as_deref(), Some("down"));
+        app.apply(Msg::Models(Ok(vec![])));
+        assert!(app.chat.model_error.unwrap().contains("--model"));
+        let mut app = App::new("http://x");
+        app.apply(Msg::Models(Ok(vec!["a".into(), "b".into(), "c".into()])));
+        assert_eq!(app.chat.model.as_deref(), Some("a"), "the first by default");
+        app.focus = Pane::Chat;
+        app.apply(key(KeyCode::Up));
+        assert_eq!(app.chat.model.as_deref(), Some("c"), "wraps around");
+        app.apply(key(KeyCode::Down));
+        app.apply(key(KeyCode::Down));
+        assert_eq!(app.chat.model.as_deref(), Some("b"));
+        // --model wins over the list, and stays until changed.
+        let mut app = App::new("http://x");
+        app.apply(Msg::Model(Ok("flag".into())));
+        app.apply(Msg::Models(Ok(vec!["a".into(), "b".into()])));
+        assert_eq!(app.chat.model.as_deref(), Some("flag"));
+        app.apply(Msg::Models(Err("later failure".into())));
+        assert_eq!(app.chat.model_error, None);
+        app.focus = Pane::Chat;
+        app.apply(key(KeyCode::Down));
+        assert_eq!(app.chat.model.as_deref(), Some("a"));
     }
 
     #[test]

@@ -288,7 +288,12 @@ fn draw_chat(f: &mut Frame, app: &App, area: Rect) {
         (None, Some(e)) => format!("no model: {e}"),
         (None, None) => "looking up /v1/models ...".into(),
     };
-    let block = pane(format!(" Chat → {model} "), app.focus == Pane::Chat);
+    let title = if chat.models.len() > 1 && app.focus == Pane::Chat {
+        format!(" Chat → {model} (↑ ↓ other models: {}) ", chat.models.len())
+    } else {
+        format!(" Chat → {model} ")
+    };
+    let block = pane(title, app.focus == Pane::Chat);
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [answer_area, input_area] =
@@ -350,7 +355,7 @@ fn help_line(app: &App) -> Paragraph<'static> {
     } else if app.editing_filter {
         "type to filter · Enter keep · Esc clear"
     } else if app.focus == Pane::Chat {
-        "type a prompt · Enter send · Tab next pane · Esc leave · Ctrl-C quit"
+        "type a prompt · Enter send · ↑ ↓ model · Tab next pane · Esc leave · Ctrl-C quit"
     } else {
         "q quit · Tab next pane · / filter · Esc clear filter · ↑ ↓ PgUp PgDn Home scroll · Enter open · c chat"
     };
