@@ -93,6 +93,32 @@ impl ResponseClassifiers {
     }
 }
 
+/// The parts of an OpenAI-format stream chunk the classifiers read (the
+/// same ones [`Answer::choice`] reads from a `Value`).
+#[derive(serde::Deserialize)]
+struct Chunk<'a> {
+    #[serde(borrow)]
+    choices: Option<Vec<ChunkChoice<'a>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkChoice<'a> {
+    #[serde(borrow)]
+    delta: Option<ChunkDelta<'a>>,
+    #[serde(borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    finish_reason: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ChunkDelta<'a> {
+    #[serde(borrow)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    /// Present and not null: the model refused.
+    refusal: Option<serde::de::IgnoredAny>,
+}
+
 /// What has been seen of an answer so far.
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
@@ -186,6 +212,31 @@ impl Answer {
         }
         // Once the start of the answer is known, only the ends matter.
         if self.prefix_full() && !mentions_end(data) {
+            return;
+        }
+        // OpenAI-format chunks (most streams) are read into a borrowed typed
+        // view, skipping what is not needed, instead of a whole `Value` tree
+        // per event; anything else, or a chunk of another shape, below.
+        if memmem::find(data, b"\"choices\"").is_some()
+            && let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data)
+            && let Some(choices) = chunk.choices
+        {
+            if let Some(c) = choices.first() {
+                if let Some(d) = &c.delta {
+                    if let Some(t) = &d.content {
+                        self.text(t);
+                    }
+                    if d.refusal.is_some() {
+                        self.refusal_flag = true;
+                    }
+                }
+                if let Some(t) = &c.text {
+                    self.text(t);
+                }
+                if let Some(r) = &c.finish_reason {
+                    self.finish = Some(r.to_string());
+                }
+            }
             return;
         }
         let Ok(v) = serde_json::from_slice::<Value>(data) else {
@@ -313,6 +364,36 @@ mod tests {
             tags(v).is_empty(),
             "a phrase deep in the answer is not a refusal opener"
         );
+    }
+
+    #[test]
+    fn openai_stream_chunks_are_read_like_values() {
+        let config = ResponseClassifiers::default();
+        let mut a = Answer::default();
+        a.read_event(br#"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant","content":"I'm sorry, but I can't"},"finish_reason":null}]}"#);
+        a.read_event(br#"{"id":"x","choices":[{"index":0,"delta":{"content":" do \"that\""},"finish_reason":"length"}]}"#);
+        assert_eq!(a.tags(&config), ["refusal", "truncated"]);
+        assert_eq!(a.prefix, "I'm sorry, but I can't do \"that\"");
+        let mut b = Answer::default();
+        b.read_event(
+            br#"{"choices":[{"delta":{"content":null,"refusal":"no"},"finish_reason":null}]}"#,
+        );
+        assert_eq!(b.tags(&config), ["refusal"]);
+        let mut n = Answer::default();
+        n.read_event(
+            br#"{"choices":[{"delta":{"content":"Sure","refusal":null},"finish_reason":null}]}"#,
+        );
+        assert!(n.tags(&config).is_empty());
+        // Chunks of another shape still go through the `Value` reading.
+        let mut c = Answer::default();
+        c.read_event(br#"{"choices":[{"delta":{"content":[{"type":"text","text":"x"}]},"finish_reason":7}]}"#);
+        c.read_event(
+            br#"{"choices":[{"text":"I must decline.","finish_reason":"content_filter"}]}"#,
+        );
+        assert_eq!(c.tags(&config), ["refusal", "content_filter"]);
+        let mut d = Answer::default();
+        d.read_event(br#"{"choices":null,"type":"content_block_delta","delta":{"type":"text_delta","text":"I cannot comply"}}"#);
+        assert_eq!(d.tags(&config), ["refusal"]);
     }
 
     #[test]
