@@ -1,5 +1,5 @@
 //! Stream translation throughput: every upstream decoder paired with every
-//! client encoder, in IR events per second.
+//! client encoder, in IR events per second, and each pair's encoder alone.
 //!
 //! `cargo bench -p switchyard-protocol --bench stream`
 #![expect(
@@ -147,5 +147,40 @@ fn steady(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pairs, steady);
+/// The encoder alone, per translation pair: each upstream format's 1,000-delta
+/// answer decoded once up front, its IR events encoded for each client format.
+fn encoders(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode_1000_deltas");
+    for upstream in Format::ALL {
+        let text = long(upstream, 1000);
+        let mut d = upstream.decoder();
+        let mut events = Vec::new();
+        for f in text.as_bytes().chunks(256) {
+            let _ = d.feed(f, &mut events);
+        }
+        group.throughput(Throughput::Elements(events.len() as u64));
+        for client in [Format::OpenAiChat, Format::Anthropic, Format::Responses] {
+            let id = BenchmarkId::new(upstream.as_str(), client.as_str());
+            group.bench_with_input(id, &events, |b, events| {
+                let mut out = BytesMut::with_capacity(8192);
+                b.iter(|| {
+                    let Some(mut e) = client.encoder(EncodeOptions::default()) else {
+                        return;
+                    };
+                    for ev in events {
+                        e.encode(ev, &mut out);
+                        if out.len() > 4096 {
+                            black_box(out.split());
+                        }
+                    }
+                    e.finish(&mut out);
+                    black_box(out.split());
+                });
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pairs, steady, encoders);
 criterion_main!(benches);
