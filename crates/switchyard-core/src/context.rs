@@ -374,6 +374,12 @@ impl Exchange {
         self.lock().first_token_at
     }
 
+    /// The usage and price recorded so far, without copying the rest (limits settle with them).
+    pub fn usage_and_cost(&self) -> (Option<Usage>, Option<Cost>) {
+        let s = self.lock();
+        (s.usage, s.cost)
+    }
+
     /// Records the price of the exchange.
     pub fn set_cost(&self, cost: Cost) {
         self.lock().cost = Some(cost);

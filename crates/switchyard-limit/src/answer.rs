@@ -8,12 +8,16 @@ use crate::check::{Check, Unit};
 use crate::period::Period;
 
 fn header(unit: Unit, what: &str) -> Option<HeaderName> {
-    let unit = match unit {
-        Unit::Requests => "requests",
-        Unit::Tokens => "tokens",
-        Unit::Usd => return None,
+    let name = match (unit, what) {
+        (Unit::Requests, "limit") => "x-ratelimit-limit-requests",
+        (Unit::Requests, "remaining") => "x-ratelimit-remaining-requests",
+        (Unit::Requests, "reset") => "x-ratelimit-reset-requests",
+        (Unit::Tokens, "limit") => "x-ratelimit-limit-tokens",
+        (Unit::Tokens, "remaining") => "x-ratelimit-remaining-tokens",
+        (Unit::Tokens, "reset") => "x-ratelimit-reset-tokens",
+        _ => return None,
     };
-    HeaderName::try_from(format!("x-ratelimit-{what}-{unit}")).ok()
+    Some(HeaderName::from_static(name))
 }
 
 /// `x-ratelimit-limit-*` and `x-ratelimit-remaining-*` of the tightest request and token limits.

@@ -25,9 +25,9 @@ pub(crate) struct Settle {
 
 impl Drop for Settle {
     fn drop(&mut self) {
-        let s = self.exchange.snapshot();
-        let tokens = s.usage.map_or(0, |u| u.input_tokens + u.output_tokens);
-        let cost = s.cost.map_or(0, |c| c.nanos());
+        let (usage, cost) = self.exchange.usage_and_cost();
+        let tokens = usage.map_or(0, |u| u.input_tokens + u.output_tokens);
+        let cost = cost.map_or(0, |c| c.nanos());
         let now = crate::period::now_ms();
         for (h, unit) in &self.held {
             let actual = match unit {
@@ -40,7 +40,7 @@ impl Drop for Settle {
                 && let Some(left) = self.limiter.remaining(&h.limit, now)
             {
                 crate::metrics::budget_remaining(
-                    &h.limit.name,
+                    &h.limit.name.to_string(),
                     switchyard_core::Cost::from_nanos(left).usd(),
                 );
             }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::period::Period;
-use crate::store::Limit;
+use crate::store::{Limit, LimitKey};
 
 /// Whose limit it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -48,7 +48,7 @@ impl Unit {
         }
     }
 
-    fn short(self) -> &'static str {
+    pub(crate) fn short(self) -> &'static str {
         match self {
             Unit::Requests => "req",
             Unit::Tokens => "tok",
@@ -82,19 +82,17 @@ impl Check {
         cap: u64,
         amount: u64,
     ) -> Check {
-        let name = format!(
-            "{}:{}:{}:{}",
-            scope.as_str(),
-            subject,
-            unit.short(),
-            period.as_str()
-        );
         Check {
             scope,
             subject: subject.clone(),
             unit,
             limit: Limit {
-                name: Arc::from(name),
+                name: LimitKey {
+                    scope,
+                    subject: subject.clone(),
+                    unit,
+                    period,
+                },
                 period,
                 cap,
             },

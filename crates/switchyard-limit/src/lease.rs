@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
-use crate::store::{Limit, Remote, StoreError, Taken};
+use crate::store::{Limit, LimitKey, Remote, StoreError, Taken};
 
 /// How the leases behave.
 #[derive(Clone, Copy, Debug)]
@@ -100,7 +100,7 @@ pub(crate) enum Local {
 pub struct Leases {
     remote: Arc<dyn Remote>,
     options: LeaseOptions,
-    cells: RwLock<HashMap<Arc<str>, Arc<Cell>>>,
+    cells: RwLock<HashMap<LimitKey, Arc<Cell>>>,
 }
 
 impl std::fmt::Debug for Leases {

@@ -100,4 +100,4 @@ pub use period::Period;
 pub use price::{NoPrices, PriceList};
 pub use redis::RedisStore;
 pub use service::{LimitService, ResponseFuture};
-pub use store::{Limit, MemoryStore, Remote, StoreError, Taken};
+pub use store::{Limit, LimitKey, MemoryStore, Remote, StoreError, Taken};

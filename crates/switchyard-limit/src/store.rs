@@ -6,13 +6,42 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use futures_util::future::BoxFuture;
 
+use crate::check::{Scope, Unit};
 use crate::period::Period;
+
+/// Which counter: whose, of what, over which window.
+///
+/// Displayed as `<scope>:<subject>:<req|tok|usd>:<min|day|month>` (`team:ml:tok:min`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LimitKey {
+    /// Whose limit.
+    pub scope: Scope,
+    /// The key id, team or model.
+    pub subject: Arc<str>,
+    /// What it counts.
+    pub unit: Unit,
+    /// The window it counts over.
+    pub period: Period,
+}
+
+impl fmt::Display for LimitKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.scope.as_str(),
+            self.subject,
+            self.unit.short(),
+            self.period.as_str()
+        )
+    }
+}
 
 /// One counter with a capacity: `name` counts over `period`, at most `cap` units.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Limit {
-    /// The counter's name, unique per scope, subject, unit and period (`team:ml:tok:min`).
-    pub name: Arc<str>,
+    /// The counter.
+    pub name: LimitKey,
     /// The window it counts over.
     pub period: Period,
     /// The most units a window may hold.
@@ -96,7 +125,7 @@ impl Counter {
 /// Counters in this process's memory: a map lookup and a short lock per limit.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    cells: RwLock<HashMap<Arc<str>, Arc<Mutex<Counter>>>>,
+    cells: RwLock<HashMap<LimitKey, Arc<Mutex<Counter>>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,7 +138,7 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    fn cell(&self, name: &Arc<str>) -> Arc<Mutex<Counter>> {
+    fn cell(&self, name: &LimitKey) -> Arc<Mutex<Counter>> {
         if let Some(c) = self
             .cells
             .read()
@@ -195,7 +224,12 @@ mod tests {
 
     fn limit(cap: u64, period: Period) -> Limit {
         Limit {
-            name: Arc::from("t"),
+            name: LimitKey {
+                scope: Scope::Model,
+                subject: Arc::from("t"),
+                unit: Unit::Requests,
+                period,
+            },
             period,
             cap,
         }

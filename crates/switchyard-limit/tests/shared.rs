@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use switchyard_limit::{
-    LeaseOptions, Limit, Limiter, MemoryStore, Period, Remote, StoreError, Taken,
+    LeaseOptions, Limit, LimitKey, Limiter, MemoryStore, Period, Remote, Scope, StoreError, Taken,
+    Unit,
 };
 
 use support::*;
@@ -70,7 +71,12 @@ const OPTIONS: LeaseOptions = LeaseOptions {
 
 fn model_limit(cap: u64) -> Limit {
     Limit {
-        name: "model:m1:req:min".into(),
+        name: LimitKey {
+            scope: Scope::Model,
+            subject: "m1".into(),
+            unit: Unit::Requests,
+            period: Period::Minute,
+        },
         period: Period::Minute,
         cap,
     }
