@@ -53,6 +53,8 @@ struct Lease {
     retry_at: u64,
     /// What the store said was free at its last answer.
     room: u64,
+    /// The store failed: until then, requests short of units do not wait on it again.
+    down_until: u64,
     last_used: u64,
     used_since_sync: bool,
     /// Units of past windows to give back / to charge.
@@ -152,6 +154,7 @@ impl Leases {
                         denied_until: 0,
                         retry_at: 0,
                         room: limit.cap,
+                        down_until: 0,
                         last_used: now_ms,
                         used_since_sync: false,
                         returns: Vec::new(),
@@ -212,14 +215,26 @@ impl Leases {
         {
             return Ok(got);
         }
-        let (window, short) = {
+        let (window, short, down) = {
             let mut l = lock(&cell.lease);
             l.roll(now_ms);
-            (l.window, amount as i64 - l.balance)
+            (l.window, amount as i64 - l.balance, now_ms < l.down_until)
         };
+        if down {
+            // It failed moments ago: answer by the policy at once rather than
+            // queue every request behind another timeout.
+            return Err(StoreError("the limit store failed moments ago".into()));
+        }
         let ask = self.slice(limit.cap).max(short.max(0) as u64);
         crate::metrics::store_call("admit");
-        let taken = self.remote.take(limit, window, ask, false, now_ms).await?;
+        let taken = match self.remote.take(limit, window, ask, false, now_ms).await {
+            Ok(t) => t,
+            Err(e) => {
+                let pause = self.options.sync_interval.as_millis() as u64;
+                lock(&cell.lease).down_until = crate::period::now_ms() + pause.max(1);
+                return Err(e);
+            }
+        };
         let mut l = lock(&cell.lease);
         l.roll(now_ms);
         if l.window != window {

@@ -22,12 +22,18 @@ use support::*;
 struct Flaky {
     store: MemoryStore,
     down: AtomicBool,
+    /// Down and slow: each call fails after 200 ms (a Redis that hangs).
+    hung: AtomicBool,
     calls: AtomicU64,
 }
 
 impl Flaky {
-    fn check(&self) -> Result<(), StoreError> {
+    async fn check(&self) -> Result<(), StoreError> {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        if self.hung.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            return Err(StoreError("timed out".into()));
+        }
         if self.down.load(Ordering::Relaxed) {
             return Err(StoreError("connection refused".into()));
         }
@@ -45,7 +51,7 @@ impl Remote for Flaky {
         now_ms: u64,
     ) -> BoxFuture<'a, Result<Taken, StoreError>> {
         Box::pin(async move {
-            self.check()?;
+            self.check().await?;
             Remote::take(&self.store, limit, window, ask, force, now_ms).await
         })
     }
@@ -57,7 +63,7 @@ impl Remote for Flaky {
         amount: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            self.check()?;
+            self.check().await?;
             Remote::give(&self.store, limit, window, amount).await
         })
     }
@@ -175,5 +181,25 @@ async fn store_down_fails_closed_when_so_configured() {
     assert_eq!(v["error"]["type"], "gateway_error");
     // Back up: served again.
     remote.down.store(false, Ordering::Relaxed);
+    // After a failure the store is left alone for one sync interval.
+    tokio::time::sleep(OPTIONS.sync_interval * 2).await;
     assert!(fire(&limiter, config, 5).await.iter().all(|s| *s == 200));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_store_costs_one_timeout_not_one_per_request() {
+    let remote = Arc::new(Flaky::default());
+    let limiter = Limiter::shared(remote.clone(), OPTIONS);
+    let config = "on_redis_error = \"closed\"\nmodels.m1.rpm = 1";
+    remote.hung.store(true, Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let statuses = fire(&limiter, config, 30).await;
+    assert!(statuses.iter().all(|s| *s == 503), "{statuses:?}");
+    // One store call times out; the requests queued behind it answer at once.
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(1500),
+        "{took:?} for 30 requests"
+    );
+    assert!(remote.calls.load(Ordering::Relaxed) < 5);
 }
