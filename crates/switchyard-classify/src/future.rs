@@ -215,9 +215,8 @@ where
     let buf = buf.freeze();
     let body = match done {
         Collected::Whole(trailers) => {
-            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&buf) {
-                let mut answer = Answer::default();
-                answer.read_json(&v);
+            let mut answer = Answer::default();
+            if answer.read_body(&buf) {
                 let tags = answer.tags(&pending.response);
                 if let Some(value) = record(pending.exchange.as_deref(), &tags) {
                     parts.headers.insert(RESPONSE_TAGS_HEADER, value);

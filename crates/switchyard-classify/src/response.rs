@@ -119,6 +119,27 @@ struct ChunkDelta<'a> {
     refusal: Option<serde::de::IgnoredAny>,
 }
 
+/// The parts of a whole OpenAI-format answer the classifiers read; `delta`,
+/// `content` and `output` only tell that the answer has another shape.
+#[derive(serde::Deserialize)]
+struct Whole<'a> {
+    #[serde(borrow)]
+    choices: Option<Vec<WholeChoice<'a>>>,
+    content: Option<serde::de::IgnoredAny>,
+    output: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(serde::Deserialize)]
+struct WholeChoice<'a> {
+    #[serde(borrow)]
+    message: Option<ChunkDelta<'a>>,
+    delta: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    finish_reason: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// What has been seen of an answer so far.
 #[derive(Debug, Default)]
 pub(crate) struct Answer {
@@ -139,6 +160,59 @@ impl Answer {
 
     fn finish(&mut self, reason: Option<&Value>) {
         if let Some(r) = reason.and_then(Value::as_str) {
+            self.finish = Some(r.to_owned());
+        }
+    }
+
+    /// A whole non-streamed answer's bytes; false if they are not JSON.
+    ///
+    /// OpenAI-format answers are read through a borrowed typed view (no
+    /// `Value` tree); any other shape through [`read_json`](Self::read_json).
+    pub(crate) fn read_body(&mut self, body: &[u8]) -> bool {
+        if let Ok(w) = serde_json::from_slice::<Whole<'_>>(body)
+            && w.content.is_none()
+            && w.output.is_none()
+            && w.choices
+                .as_ref()
+                .is_none_or(|c| c.first().is_none_or(|c| c.delta.is_none()))
+        {
+            if let Some(c) = w.choices.as_ref().and_then(|c| c.first()) {
+                self.typed_choice(
+                    c.message.as_ref(),
+                    c.text.as_deref(),
+                    c.finish_reason.as_deref(),
+                );
+            }
+            return true;
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(v) => {
+                self.read_json(&v);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// [`choice`](Self::choice) over the typed views.
+    fn typed_choice(
+        &mut self,
+        msg: Option<&ChunkDelta<'_>>,
+        text: Option<&str>,
+        finish: Option<&str>,
+    ) {
+        if let Some(m) = msg {
+            if let Some(t) = &m.content {
+                self.text(t);
+            }
+            if m.refusal.is_some() {
+                self.refusal_flag = true;
+            }
+        }
+        if let Some(t) = text {
+            self.text(t);
+        }
+        if let Some(r) = finish {
             self.finish = Some(r.to_owned());
         }
     }
@@ -222,20 +296,11 @@ impl Answer {
             && let Some(choices) = chunk.choices
         {
             if let Some(c) = choices.first() {
-                if let Some(d) = &c.delta {
-                    if let Some(t) = &d.content {
-                        self.text(t);
-                    }
-                    if d.refusal.is_some() {
-                        self.refusal_flag = true;
-                    }
-                }
-                if let Some(t) = &c.text {
-                    self.text(t);
-                }
-                if let Some(r) = &c.finish_reason {
-                    self.finish = Some(r.to_string());
-                }
+                self.typed_choice(
+                    c.delta.as_ref(),
+                    c.text.as_deref(),
+                    c.finish_reason.as_deref(),
+                );
             }
             return;
         }
@@ -364,6 +429,33 @@ mod tests {
             tags(v).is_empty(),
             "a phrase deep in the answer is not a refusal opener"
         );
+    }
+
+    #[test]
+    fn whole_bodies_read_typed_or_as_values_alike() {
+        let config = ResponseClassifiers::default();
+        let bodies: [&[u8]; 7] = [
+            br#"{"id":"x","choices":[{"index":0,"message":{"role":"assistant","content":"I'm sorry, but I can't help."},"finish_reason":"length"}],"usage":{"prompt_tokens":1}}"#,
+            br#"{"choices":[{"message":{"content":null,"refusal":"no"},"finish_reason":"stop"}]}"#,
+            br#"{"choices":[{"message":{"content":"ok","refusal":null},"finish_reason":"content_filter"}]}"#,
+            br#"{"choices":[{"text":"I must decline.","finish_reason":null}]}"#,
+            br#"{"choices":[{"message":{"content":[{"type":"text","text":"I cannot comply"}]},"finish_reason":7}]}"#,
+            br#"{"content":[{"type":"text","text":"I cannot comply"}],"stop_reason":"max_tokens","choices":null}"#,
+            br#"{"choices":[{"delta":{"content":"I must decline"}}]}"#,
+        ];
+        for body in bodies {
+            let mut typed = Answer::default();
+            assert!(typed.read_body(body));
+            let mut valued = Answer::default();
+            valued.read_json(&serde_json::from_slice(body).unwrap());
+            assert_eq!(
+                (typed.tags(&config), &typed.prefix, &typed.finish),
+                (valued.tags(&config), &valued.prefix, &valued.finish),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert!(!Answer::default().read_body(b"{\"choices\":[{\"message\""));
     }
 
     #[test]
