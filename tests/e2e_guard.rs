@@ -435,26 +435,9 @@ fn bad_guard_config_is_refused_with_the_reason() {
 async fn official_python_sdks_see_redaction_and_refusals() {
     let guard = "[guard]\nmode = \"redact\"\n[guard.actions]\naws_access_key = \"block\"";
     let (up, gw) = setup(guard).await;
-    let script =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/guard_sdk.py");
-    let python = common::python();
-    let url = gw.url.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(python)
-            .arg(script)
-            .env("SWITCHYARD_BASE_URL", url)
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("ALL_PROXY")
-            .output()
-            .expect("run python")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    let (ok, out) = common::python_script(&gw, "guard_sdk.py", &[]).await;
+    assert!(ok, "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
     // Four redacted requests went out; the two refused ones never did.
     assert_eq!(up.requests().len(), 4);
     for r in up.requests() {
