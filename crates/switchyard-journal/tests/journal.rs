@@ -254,6 +254,15 @@ fn rusqlite_conn(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).unwrap()
 }
 
+/// Waits (up to 10 s) until `j` has written `n` records.
+async fn written(j: &Journal, n: u64) -> u64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while j.written() < n && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    j.written()
+}
+
 #[tokio::test]
 async fn records_are_written_in_timed_batches_without_a_close() {
     let j = Journal::open(&JournalConfig::default()).unwrap();
@@ -263,18 +272,12 @@ async fn records_are_written_in_timed_batches_without_a_close() {
     }
     // The writer wakes on the first record, lets more gather for a few
     // milliseconds, then writes them in one batch.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while j.written() < 10 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    assert_eq!((j.written(), j.dropped(), j.queued()), (10, 0, 0));
+    assert_eq!(written(&j, 10).await, 10);
+    assert_eq!((j.dropped(), j.queued()), (0, 0));
     // Later records, after the writer went idle again, are written too.
     tokio::time::sleep(Duration::from_millis(50)).await;
     j.push(record(10, t));
-    while j.written() < 11 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    assert_eq!(j.written(), 11);
+    assert_eq!(written(&j, 11).await, 11);
     j.close(Duration::from_secs(10));
 }
 
@@ -305,11 +308,8 @@ async fn a_burst_larger_than_a_batch_is_written_whole() {
     for i in 0..3_000 {
         j.push(record(i, t));
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while j.written() < 3_000 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    assert_eq!((j.written(), j.dropped()), (3_000, 0));
+    assert_eq!(written(&j, 3_000).await, 3_000);
+    assert_eq!(j.dropped(), 0);
     assert_eq!(j.count().await.unwrap(), 3_000);
     j.close(Duration::from_secs(10));
 }
