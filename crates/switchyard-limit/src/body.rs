@@ -97,31 +97,46 @@ impl Cutoff {
 enum Verdict {
     /// Send it.
     Pass,
-    /// End the stream instead of sending it.
-    CutBefore,
-    /// Send it (it completes an event), then end the stream.
-    CutAfter,
+    /// Send its first `n` bytes (the end of an event already begun), then end the stream.
+    CutAt(usize),
+}
+
+/// Where the first event in `data` ends (just past its blank line).
+fn first_boundary(data: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = data[from..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map(|i| from + i)
+    {
+        match &data[i + 1..] {
+            [b'\n', ..] => return Some(i + 2),
+            [b'\r', b'\n', ..] => return Some(i + 3),
+            _ => from = i + 1,
+        }
+    }
+    None
 }
 
 impl Cutoff {
-    /// Reads `data` and decides; a crossing seen mid-event ends the stream
-    /// at the next event boundary.
+    /// Reads `data` and decides. A crossing ends the stream at once when the
+    /// client has whole events only, else at the end of the event it has half of.
     fn judge(&mut self, data: &[u8]) -> Verdict {
         let at_boundary = !self.parser.has_partial();
         if self.pending && at_boundary {
-            return Verdict::CutBefore;
+            return Verdict::CutAt(0);
         }
         if self.crossed(data) {
-            if !self.pending && at_boundary {
+            if at_boundary {
                 // This frame's text is what crossed the budget: it is not sent.
-                return Verdict::CutBefore;
+                return Verdict::CutAt(0);
             }
             self.pending = true;
         }
-        if self.pending && !self.parser.has_partial() {
-            return Verdict::CutAfter;
+        match (self.pending, first_boundary(data)) {
+            (true, Some(end)) => Verdict::CutAt(end),
+            _ => Verdict::Pass,
         }
-        Verdict::Pass
     }
 }
 
@@ -241,11 +256,12 @@ where
                 };
                 match cut.judge(data) {
                     Verdict::Pass => return Poll::Ready(frame),
-                    Verdict::CutBefore => cut.event(),
-                    Verdict::CutAfter => {
-                        let mut out = Vec::with_capacity(data.len() + 256);
-                        out.extend_from_slice(data);
-                        out.extend_from_slice(&cut.event());
+                    Verdict::CutAt(0) => cut.event(),
+                    Verdict::CutAt(n) => {
+                        let event = cut.event();
+                        let mut out = Vec::with_capacity(n + event.len());
+                        out.extend_from_slice(&data[..n.min(data.len())]);
+                        out.extend_from_slice(&event);
                         Bytes::from(out)
                     }
                 }
@@ -282,6 +298,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_the_end_of_the_first_event() {
+        assert_eq!(first_boundary(b"a\"}\n\ndata: x\n\n"), Some(5));
+        assert_eq!(first_boundary(b"x\r\n\r\ndata"), Some(5));
+        assert_eq!(first_boundary(b"x\ndata: y\n"), None);
+        assert_eq!(first_boundary(b""), None);
+    }
 
     #[test]
     fn counts_text_of_every_format() {

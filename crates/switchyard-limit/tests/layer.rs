@@ -391,3 +391,169 @@ async fn a_request_larger_than_the_limit_is_told_it_never_fits() {
         "{v}"
     );
 }
+
+/// An OpenAI stream whose events are split across frames: the second delta
+/// arrives in two halves, so the crossing is seen mid-event.
+const SPLIT_STREAM: [&str; 4] = [
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}]}\n\n",
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"bbbbbbbbbbbbbbbbbbbb",
+    "bbbbbbbbbbbbbbbbbbbb\"}}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"cc",
+    "cc\"}}]}\n\ndata: [DONE]\n\n",
+];
+
+#[tokio::test]
+async fn a_crossing_seen_mid_event_ends_at_the_next_event_boundary() {
+    let limiter = Limiter::in_memory();
+    let quota = Quota {
+        budget_daily: Some(Cost::from_nanos(20_000)),
+        ..Quota::default()
+    };
+    let mut svc = service(
+        &limiter,
+        "cutoff_streams = true",
+        Some(identity(quota)),
+        streaming(&SPLIT_STREAM),
+    );
+    let body = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#;
+    let (_, bytes) = call(&mut svc, request("/v1/chat/completions", body)).await;
+    let text = std::str::from_utf8(&bytes).unwrap();
+    // The half event already sent is completed, then the error follows: every event parses.
+    let events: Vec<&str> = text.trim_end().split("\n\n").collect();
+    for ev in &events {
+        let data = ev.strip_prefix("data: ").unwrap();
+        serde_json::from_str::<serde_json::Value>(data).unwrap_or_else(|e| panic!("{e}: {text}"));
+    }
+    assert!(
+        text.contains("bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\""),
+        "{text}"
+    );
+    assert!(!text.contains("\"cc"), "{text}");
+    assert!(events.last().unwrap().contains("budget_exceeded"), "{text}");
+}
+
+const RESPONSES_STREAM: [&str; 3] = [
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}\n\n",
+    "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}\n\n",
+    "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n",
+];
+
+#[tokio::test]
+async fn a_responses_stream_crossing_the_budget_ends_with_an_error_event() {
+    let limiter = Limiter::in_memory();
+    let quota = Quota {
+        budget_daily: Some(Cost::from_nanos(20_000)),
+        ..Quota::default()
+    };
+    let mut svc = service(
+        &limiter,
+        "cutoff_streams = true",
+        Some(identity(quota)),
+        streaming(&RESPONSES_STREAM),
+    );
+    let body = r#"{"model":"m1","stream":true,"input":"hello there","max_output_tokens":1}"#;
+    let (_, bytes) = call(&mut svc, request("/v1/responses", body)).await;
+    let text = std::str::from_utf8(&bytes).unwrap();
+    assert!(
+        text.contains("aaaa") && !text.contains("bbbb") && !text.contains("response.completed"),
+        "{text}"
+    );
+    let last = text.trim_end().rsplit("\n\n").next().unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(last.strip_prefix("event: error\ndata: ").unwrap()).unwrap();
+    assert_eq!(
+        (v["type"].as_str(), v["code"].as_str()),
+        (Some("error"), Some("budget_exceeded"))
+    );
+}
+
+#[tokio::test]
+async fn keys_of_a_team_share_its_limit() {
+    let limiter = Limiter::in_memory();
+    let team = "[teams.ml]\nrpm = 3";
+    let mut a = service(
+        &limiter,
+        team,
+        Some(identity(Quota::default())),
+        json_upstream(1),
+    );
+    let other = Identity {
+        key_id: Some("k2".into()),
+        ..identity(Quota::default())
+    };
+    let mut b = service(&limiter, team, Some(other), json_upstream(1));
+    assert_eq!(
+        call(&mut a, request("/v1/chat/completions", CHAT))
+            .await
+            .0
+            .status,
+        200
+    );
+    assert_eq!(
+        call(&mut b, request("/v1/chat/completions", CHAT))
+            .await
+            .0
+            .status,
+        200
+    );
+    assert_eq!(
+        call(&mut a, request("/v1/chat/completions", CHAT))
+            .await
+            .0
+            .status,
+        200
+    );
+    let (parts, body) = call(&mut b, request("/v1/chat/completions", CHAT)).await;
+    assert_eq!(parts.status, 429);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("team `ml`"),
+        "{v}"
+    );
+    // A key outside the team is not counted against it.
+    let loner = Identity {
+        key_id: Some("k3".into()),
+        team: None,
+        ..Identity::default()
+    };
+    let mut c = service(&limiter, team, Some(loner), json_upstream(1));
+    assert_eq!(
+        call(&mut c, request("/v1/chat/completions", CHAT))
+            .await
+            .0
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn config_defaults_apply_to_keys_field_by_field() {
+    let limiter = Limiter::in_memory();
+    // The key's own tpm, the default rpm of 2.
+    let quota = Quota {
+        tokens_per_minute: Some(100_000),
+        ..Quota::default()
+    };
+    let mut svc = service(
+        &limiter,
+        "[keys]\nrpm = 2\ntpm = 1",
+        Some(identity(quota)),
+        json_upstream(1),
+    );
+    for _ in 0..2 {
+        let (parts, _) = call(&mut svc, request("/v1/chat/completions", CHAT)).await;
+        assert_eq!(
+            parts.status, 200,
+            "the key's tpm of 100000 wins over the default 1"
+        );
+    }
+    assert_eq!(
+        call(&mut svc, request("/v1/chat/completions", CHAT))
+            .await
+            .0
+            .status,
+        429
+    );
+}
