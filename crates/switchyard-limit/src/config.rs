@@ -123,6 +123,10 @@ impl LimitsConfig {
     /// Checks the values and builds the policy.
     pub fn policy(&self) -> Result<Policy, String> {
         self.lease_options()?;
+        if let Some(url) = &self.redis_url {
+            // The URL may hold a password: the error names the problem, not the URL.
+            redis::Client::open(url.as_str()).map_err(|e| format!("[limits]: `redis_url`: {e}"))?;
+        }
         let mut models = Vec::with_capacity(self.models.len());
         for (glob, rates) in &self.models {
             let m = Glob::new(glob)
@@ -239,5 +243,11 @@ mod tests {
                 .contains("maybe")
         );
         assert!(bad("rpm = 3").unwrap_err().contains("rpm"));
+        assert!(
+            bad("redis_url = \"http://x\"")
+                .unwrap_err()
+                .contains("redis_url")
+        );
+        assert!(bad("redis_url = \"redis://127.0.0.1:1/0\"").is_ok());
     }
 }
