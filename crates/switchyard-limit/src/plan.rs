@@ -76,10 +76,14 @@ pub(crate) fn plan(
         Some(t) => (t.provider.clone(), t.model.clone()),
         None => (Arc::from(""), Arc::from(parsed.model().unwrap_or(""))),
     };
-    let cost = prices
-        .price(&provider, &model_name, input, output)
-        .map_or(0, |c| c.nanos());
-    let mut checks = Vec::new();
+    let cost = if needs_tokens {
+        prices
+            .price(&provider, &model_name, input, output)
+            .map_or(0, |c| c.nanos())
+    } else {
+        0
+    };
+    let mut checks = Vec::with_capacity(8);
     for (scope, (subject, q)) in [(Scope::Key, key), (Scope::Team, team)]
         .into_iter()
         .filter_map(|(s, x)| x.map(|x| (s, x)))
