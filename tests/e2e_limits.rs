@@ -477,3 +477,43 @@ async fn counters_survive_a_configuration_reload() {
         429
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_budget_on_redis() {
+    let Some(redis) = Redis::start() else {
+        return;
+    };
+    let up = FakeUpstream::start().await;
+    // $0.1 a token: each request reserves ~10 tokens ($1: 2 of input, 8 of
+    // max_tokens) and costs 5 ($0.5: the fake counts "hi there" and "echo: hi there").
+    let prices = "\n[usage.models.\"gpt-4o-mini\"]\ninput = 100000.0\noutput = 100000.0\n";
+    let config = fake_provider(&up.base_url(), "")
+        + prices
+        + &keys(
+            2.0,
+            &format!("redis_url = \"{}\"\nsync_interval_ms = 50", redis.url()),
+        );
+    let (a, b) = (Gateway::start(&config), Gateway::start(&config));
+    let mut spent = Vec::new();
+    // Alternate instances, leaving time for idle leases to go back to Redis.
+    for (i, gw) in [&a, &b, &a].into_iter().enumerate() {
+        let res = post(gw, "/v1/chat/completions", Some(KEY_A), &chat(8)).await;
+        assert_eq!(res.status(), 200, "request {i}");
+        spent.push(
+            record(gw, &request_id(&res)).await["cost_usd"]
+                .as_f64()
+                .unwrap(),
+        );
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+    }
+    assert!(spent.iter().all(|c| (c - 0.5).abs() < 1e-9), "{spent:?}");
+    // $1.5 of $2 spent across both: B's own share would still fit a $1
+    // reservation; the shared budget does not.
+    let res = post(&b, "/v1/chat/completions", Some(KEY_A), &chat(8)).await;
+    assert_eq!(res.status(), 429);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "insufficient_quota", "{v}");
+    // A smaller reservation still fits what is left.
+    let res = post(&a, "/v1/chat/completions", Some(KEY_A), &chat(1)).await;
+    assert_eq!(res.status(), 200);
+}

@@ -235,11 +235,31 @@ impl Leases {
                 return Err(e);
             }
         };
+        let (got, back) = self.spend_grant(&cell, limit, window, amount, &taken, now_ms);
+        // What this instance held could not serve this request: give it back
+        // at once so another instance (or a smaller request) can use it.
+        if back > 0 && self.remote.give(limit, window, back).await.is_err() {
+            lock(&cell.lease).returns.push((window, back));
+        }
+        Ok(got)
+    }
+
+    /// Adds a grant to the balance and spends `amount` from it; on a refusal,
+    /// also what to give back.
+    fn spend_grant(
+        &self,
+        cell: &Cell,
+        limit: &Limit,
+        window: u64,
+        amount: u64,
+        taken: &Taken,
+        now_ms: u64,
+    ) -> (Local, u64) {
         let mut l = lock(&cell.lease);
         l.roll(now_ms);
         if l.window != window {
             l.returns.push((window, taken.granted));
-            return Ok(Local::Short);
+            return (Local::Short, 0);
         }
         l.balance += taken.granted as i64;
         l.room = taken.remaining(limit, now_ms);
@@ -248,16 +268,18 @@ impl Leases {
             l.last_used = now_ms;
             l.used_since_sync = true;
             let remaining = l.room.saturating_add(l.balance.max(0) as u64);
-            return Ok(Local::Took { window, remaining });
+            return (Local::Took { window, remaining }, 0);
         }
         let need = (amount as i64 - l.balance.max(0)) as u64;
-        let retry = retry_after(limit, need, &taken, now_ms);
+        let retry = retry_after(limit, need, taken, now_ms);
         if let Some(ms) = retry {
             let cap = self.options.sync_interval.as_millis() as u64;
             l.denied_until = now_ms + ms.min(cap.max(1));
             l.retry_at = now_ms + ms;
         }
-        Ok(Local::Refused(retry))
+        let back = l.balance.max(0) as u64;
+        l.balance -= back as i64;
+        (Local::Refused(retry), back)
     }
 
     /// Returns `amount` units spent in `window` (a refused request's other
