@@ -74,13 +74,7 @@ async fn requests_per_minute_hold_exactly_at_the_boundary() {
         ..identity(quota.clone())
     };
     let mut svc2 = service(&limiter, "", Some(other), json_upstream(1));
-    assert_eq!(
-        call(&mut svc2, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut svc2).await, 200);
 }
 
 #[tokio::test]
@@ -94,13 +88,7 @@ async fn refusals_mark_the_exchange() {
         json_upstream(1),
         seen.clone(),
     );
-    assert_eq!(
-        call(&mut svc, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut svc).await, 200);
     let (parts, body) = call(&mut svc, request("/v1/chat/completions", CHAT)).await;
     assert_eq!(parts.status, 429);
     let class = seen
@@ -132,13 +120,7 @@ async fn refusals_mark_the_exchange() {
         json_upstream(1),
         seen.clone(),
     );
-    assert_eq!(
-        call(&mut svc, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        429
-    );
+    assert_eq!(chat_status(&mut svc).await, 429);
     let class = seen
         .lock()
         .unwrap()
@@ -202,13 +184,7 @@ async fn a_budget_refuses_a_request_whose_max_tokens_would_cross_it() {
     assert_eq!(parts.status, 429);
     assert!(parts.headers.get("retry-after").is_none());
     // A request whose reservation fits passes.
-    assert_eq!(
-        call(&mut svc, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut svc).await, 200);
 }
 
 #[tokio::test]
@@ -243,13 +219,7 @@ async fn settlement_refunds_the_unused_reservation() {
     assert_eq!(left, 250 - 120 - 103);
     // Overruns are charged: an answer of 200 output tokens with max_tokens 100.
     let mut heavy = service(&limiter, "", Some(identity(quota)), json_upstream(200));
-    assert_eq!(
-        call(&mut heavy, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut heavy).await, 200);
     let (parts, _) = call(&mut svc, request("/v1/chat/completions", CHAT)).await;
     assert_eq!(parts.status, 429, "132 + 210 used: no room for 103 more");
 }
@@ -295,22 +265,9 @@ fn streaming(chunks: &[&'static str]) -> Upstream {
 
 #[tokio::test]
 async fn a_stream_crossing_the_budget_ends_with_an_openai_error_chunk() {
-    let limiter = Limiter::in_memory();
     // Budget 20 tokens' worth; the request reserves 3 + 1 (max_tokens 1 lets it in).
-    let quota = Quota {
-        budget_daily: Some(Cost::from_nanos(20_000)),
-        ..Quota::default()
-    };
-    let mut svc = service(
-        &limiter,
-        "cutoff_streams = true",
-        Some(identity(quota)),
-        streaming(&OPENAI_STREAM),
-    );
-    let body = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#;
-    let (parts, bytes) = call(&mut svc, request("/v1/chat/completions", body)).await;
-    assert_eq!(parts.status, 200);
-    let text = std::str::from_utf8(&bytes).unwrap();
+    let text = budgeted_stream("cutoff_streams = true", &OPENAI_STREAM, "/v1/chat/completions", r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#).await;
+    let text = text.as_str();
     // 40 chars = 10 tokens fit (3 + 10 <= 20); 80 chars = 20 tokens do not (3 + 20 > 20).
     assert!(text.contains("aaaa"), "{text}");
     assert!(
@@ -326,21 +283,8 @@ async fn a_stream_crossing_the_budget_ends_with_an_openai_error_chunk() {
 
 #[tokio::test]
 async fn a_stream_crossing_the_budget_ends_with_an_anthropic_error_event() {
-    let limiter = Limiter::in_memory();
-    let quota = Quota {
-        budget_daily: Some(Cost::from_nanos(20_000)),
-        ..Quota::default()
-    };
-    let mut svc = service(
-        &limiter,
-        "cutoff_streams = true",
-        Some(identity(quota)),
-        streaming(&ANTHROPIC_STREAM),
-    );
-    let body = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#;
-    let (parts, bytes) = call(&mut svc, request("/v1/messages", body)).await;
-    assert_eq!(parts.status, 200);
-    let text = std::str::from_utf8(&bytes).unwrap();
+    let text = budgeted_stream("cutoff_streams = true", &ANTHROPIC_STREAM, "/v1/messages", r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#).await;
+    let text = text.as_str();
     assert!(
         text.contains("aaaa") && !text.contains("bbbb") && !text.contains("message_stop"),
         "{text}"
@@ -403,20 +347,8 @@ const SPLIT_STREAM: [&str; 4] = [
 
 #[tokio::test]
 async fn a_crossing_seen_mid_event_ends_at_the_next_event_boundary() {
-    let limiter = Limiter::in_memory();
-    let quota = Quota {
-        budget_daily: Some(Cost::from_nanos(20_000)),
-        ..Quota::default()
-    };
-    let mut svc = service(
-        &limiter,
-        "cutoff_streams = true",
-        Some(identity(quota)),
-        streaming(&SPLIT_STREAM),
-    );
-    let body = r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#;
-    let (_, bytes) = call(&mut svc, request("/v1/chat/completions", body)).await;
-    let text = std::str::from_utf8(&bytes).unwrap();
+    let text = budgeted_stream("cutoff_streams = true", &SPLIT_STREAM, "/v1/chat/completions", r#"{"model":"m1","stream":true,"messages":[{"role":"user","content":"hello there"}],"max_tokens":1}"#).await;
+    let text = text.as_str();
     // The half event already sent is completed, then the error follows: every event parses.
     let events: Vec<&str> = text.trim_end().split("\n\n").collect();
     for ev in &events {
@@ -439,20 +371,14 @@ const RESPONSES_STREAM: [&str; 3] = [
 
 #[tokio::test]
 async fn a_responses_stream_crossing_the_budget_ends_with_an_error_event() {
-    let limiter = Limiter::in_memory();
-    let quota = Quota {
-        budget_daily: Some(Cost::from_nanos(20_000)),
-        ..Quota::default()
-    };
-    let mut svc = service(
-        &limiter,
+    let text = budgeted_stream(
         "cutoff_streams = true",
-        Some(identity(quota)),
-        streaming(&RESPONSES_STREAM),
-    );
-    let body = r#"{"model":"m1","stream":true,"input":"hello there","max_output_tokens":1}"#;
-    let (_, bytes) = call(&mut svc, request("/v1/responses", body)).await;
-    let text = std::str::from_utf8(&bytes).unwrap();
+        &RESPONSES_STREAM,
+        "/v1/responses",
+        r#"{"model":"m1","stream":true,"input":"hello there","max_output_tokens":1}"#,
+    )
+    .await;
+    let text = text.as_str();
     assert!(
         text.contains("aaaa") && !text.contains("bbbb") && !text.contains("response.completed"),
         "{text}"
@@ -481,27 +407,9 @@ async fn keys_of_a_team_share_its_limit() {
         ..identity(Quota::default())
     };
     let mut b = service(&limiter, team, Some(other), json_upstream(1));
-    assert_eq!(
-        call(&mut a, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
-    assert_eq!(
-        call(&mut b, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
-    assert_eq!(
-        call(&mut a, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut a).await, 200);
+    assert_eq!(chat_status(&mut b).await, 200);
+    assert_eq!(chat_status(&mut a).await, 200);
     let (parts, body) = call(&mut b, request("/v1/chat/completions", CHAT)).await;
     assert_eq!(parts.status, 429);
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -519,13 +427,7 @@ async fn keys_of_a_team_share_its_limit() {
         ..Identity::default()
     };
     let mut c = service(&limiter, team, Some(loner), json_upstream(1));
-    assert_eq!(
-        call(&mut c, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        200
-    );
+    assert_eq!(chat_status(&mut c).await, 200);
 }
 
 #[tokio::test]
@@ -549,11 +451,19 @@ async fn config_defaults_apply_to_keys_field_by_field() {
             "the key's tpm of 100000 wins over the default 1"
         );
     }
-    assert_eq!(
-        call(&mut svc, request("/v1/chat/completions", CHAT))
-            .await
-            .0
-            .status,
-        429
-    );
+    assert_eq!(chat_status(&mut svc).await, 429);
+}
+
+/// Streams `chunks` for a key with 20 000 nano-dollars a day under `config`;
+/// the answer's text (the status must be 200).
+async fn budgeted_stream(config: &str, chunks: &[&'static str], path: &str, body: &str) -> String {
+    let limiter = Limiter::in_memory();
+    let quota = Quota {
+        budget_daily: Some(Cost::from_nanos(20_000)),
+        ..Quota::default()
+    };
+    let mut svc = service(&limiter, config, Some(identity(quota)), streaming(chunks));
+    let (parts, bytes) = call(&mut svc, request(path, body)).await;
+    assert_eq!(parts.status, 200);
+    String::from_utf8(bytes.to_vec()).unwrap()
 }

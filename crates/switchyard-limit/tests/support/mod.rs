@@ -154,3 +154,18 @@ where
     let bytes = body.collect().await.unwrap().to_bytes();
     (parts, bytes)
 }
+
+/// The status of a chat request ([`CHAT`]) through `svc`.
+pub async fn chat_status<S>(svc: &mut S) -> http::StatusCode
+where
+    S: Service<
+            http::Request<Full<Bytes>>,
+            Response = http::Response<switchyard_limit::LimitBody<Body>>,
+            Error = Infallible,
+        >,
+{
+    call(svc, request("/v1/chat/completions", CHAT))
+        .await
+        .0
+        .status
+}
