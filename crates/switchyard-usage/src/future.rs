@@ -26,10 +26,54 @@ pub(crate) struct Accounting {
     pub(crate) exchange: Arc<Exchange>,
     pub(crate) format: &'static dyn WireFormat,
     pub(crate) endpoint: Endpoint,
-    pub(crate) request: ParsedRequest,
+    pub(crate) request: KeptRequest,
     pub(crate) estimate: bool,
     /// The layer asked for stream usage the client did not: remove it again.
     pub(crate) strip_usage_chunk: bool,
+}
+
+/// The request as far as accounting needs it: its model, and its body for
+/// an estimate of the prompt's tokens when the provider reports none.
+///
+/// An unedited body is kept as its bytes (shared with the request) and
+/// parsed again only if an estimate is needed, so a long stream does not
+/// keep the request's parsed JSON tree (and an edited copy of it) alive.
+pub(crate) enum KeptRequest {
+    /// The body as received.
+    Raw { raw: Bytes, model: Option<Arc<str>> },
+    /// A body an outer layer edited: kept parsed.
+    Edited(ParsedRequest),
+}
+
+impl KeptRequest {
+    /// What `parsed` is now, before this layer edits it.
+    pub(crate) fn of(parsed: &ParsedRequest) -> Self {
+        if parsed.is_dirty() {
+            KeptRequest::Edited(parsed.clone())
+        } else {
+            KeptRequest::Raw {
+                raw: parsed.raw().clone(),
+                model: parsed.model_arc().cloned(),
+            }
+        }
+    }
+
+    fn model(&self) -> &str {
+        match self {
+            KeptRequest::Raw { model, .. } => model.as_deref().unwrap_or_default(),
+            KeptRequest::Edited(p) => p.model().unwrap_or_default(),
+        }
+    }
+
+    fn prompt_tokens(&self, endpoint: Endpoint, model: &str) -> u64 {
+        match self {
+            KeptRequest::Raw { raw, .. } => {
+                let body = serde_json::from_slice(raw).unwrap_or_default();
+                crate::estimate::prompt_tokens(endpoint, model, &body)
+            }
+            KeptRequest::Edited(p) => crate::estimate::prompt_tokens(endpoint, model, p.json()),
+        }
+    }
 }
 
 /// The figures of one answer, as written into the exchange.
@@ -45,7 +89,7 @@ impl Accounting {
         let served = self.exchange.snapshot().served_by;
         let (provider, model) = match &served {
             Some(c) => (&*c.provider, &*c.model),
-            None => ("", self.request.model().unwrap_or_default()),
+            None => ("", self.request.model()),
         };
         let output_reported = if self.format.has_output() {
             obs.output_tokens
@@ -55,7 +99,7 @@ impl Accounting {
         let estimated = obs.input_tokens.is_none() || output_reported.is_none();
         let input = obs.input_tokens.unwrap_or_else(|| {
             if self.estimate {
-                crate::estimate::prompt_tokens(self.endpoint, model, self.request.json())
+                self.request.prompt_tokens(self.endpoint, model)
             } else {
                 0
             }

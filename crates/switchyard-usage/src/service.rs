@@ -7,7 +7,7 @@ use switchyard_core::RequestExt;
 use tower::Service;
 
 use crate::body::UsageBody;
-use crate::future::{Accounting, ResponseFuture};
+use crate::future::{Accounting, KeptRequest, ResponseFuture};
 use crate::layer::UsageLayer;
 use crate::wire;
 
@@ -69,13 +69,15 @@ impl<S> UsageService<S> {
         };
         let format = wire::for_endpoint(endpoint)?;
         let parsed = req.parsed_mut().ok()?;
+        // Taken before asking for stream usage: that edit changes no prompt.
+        let request = KeptRequest::of(parsed);
         let strip = self.layer.request_stream_usage && format.request_stream_usage(parsed);
         Some(Accounting {
             pricing: self.layer.pricing.clone(),
             exchange,
             format,
             endpoint,
-            request: parsed.clone(),
+            request,
             estimate: self.layer.estimate,
             strip_usage_chunk: strip,
         })
