@@ -22,6 +22,9 @@ use tower::{Service, ServiceExt};
 use crate::app::{Gateway, Shared};
 use crate::config::{Config, Overrides};
 
+/// [`CONFIG_VERSION_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const CONFIG_VERSION_NAME: http::HeaderName = http::HeaderName::from_static(CONFIG_VERSION_HEADER);
+
 /// Response header naming the configuration generation that served a request.
 pub const CONFIG_VERSION_HEADER: &str = "x-switchyard-config-version";
 
@@ -380,7 +383,7 @@ impl Service<Request> for Current {
         Box::pin(async move {
             let mut res = generation.router.clone().oneshot(req).await?;
             res.headers_mut()
-                .insert(CONFIG_VERSION_HEADER, generation.label.clone());
+                .insert(CONFIG_VERSION_NAME, generation.label.clone());
             Ok(res)
         })
     }

@@ -13,6 +13,9 @@ use switchyard_core::{Exchange, SseParser};
 use crate::RESPONSE_TAGS_HEADER;
 use crate::response::{Answer, ResponseClassifiers};
 
+/// [`RESPONSE_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const RESPONSE_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(RESPONSE_TAGS_HEADER);
+
 /// Reads a streamed answer's events as they pass, to tag it at the end.
 pub(crate) struct Observer {
     parser: SseParser,
@@ -158,7 +161,7 @@ where
                         && let Some(value) = this.observer.take().and_then(Observer::finish)
                     {
                         let mut t = HeaderMap::new();
-                        t.insert(RESPONSE_TAGS_HEADER, value);
+                        t.insert(RESPONSE_TAGS_NAME, value);
                         *this.trailers = Some(t);
                     }
                     return Poll::Ready(Some(Ok(frame)));
@@ -166,7 +169,7 @@ where
                 let frame = match frame.into_trailers() {
                     Ok(mut t) => {
                         if let Some(value) = this.observer.take().and_then(Observer::finish) {
-                            t.insert(RESPONSE_TAGS_HEADER, value);
+                            t.insert(RESPONSE_TAGS_NAME, value);
                         }
                         Frame::trailers(t)
                     }
@@ -182,7 +185,7 @@ where
                 let value = this.observer.take().and_then(Observer::finish);
                 Poll::Ready(value.map(|v| {
                     let mut t = HeaderMap::new();
-                    t.insert(RESPONSE_TAGS_HEADER, v);
+                    t.insert(RESPONSE_TAGS_NAME, v);
                     Ok(Frame::trailers(t))
                 }))
             }

@@ -16,6 +16,12 @@ use crate::body::{ClassifyBody, Observer, record};
 use crate::response::{Answer, ResponseClassifiers};
 use crate::{REQUEST_TAGS_HEADER, RESPONSE_TAGS_HEADER};
 
+/// [`REQUEST_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const REQUEST_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(REQUEST_TAGS_HEADER);
+
+/// [`RESPONSE_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const RESPONSE_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(RESPONSE_TAGS_HEADER);
+
 /// What the future needs once the inner service answers.
 pub(crate) struct Pending {
     pub(crate) request_tags: Option<HeaderValue>,
@@ -129,7 +135,7 @@ where
     B: http_body::Body<Data = Bytes>,
 {
     if let Some(v) = &pending.request_tags {
-        res.headers_mut().insert(REQUEST_TAGS_HEADER, v.clone());
+        res.headers_mut().insert(REQUEST_TAGS_NAME, v.clone());
     }
     let config = &pending.response;
     if !config.any() || !res.status().is_success() {
@@ -219,7 +225,7 @@ where
             if answer.read_body(&buf) {
                 let tags = answer.tags(&pending.response);
                 if let Some(value) = record(pending.exchange.as_deref(), &tags) {
-                    parts.headers.insert(RESPONSE_TAGS_HEADER, value);
+                    parts.headers.insert(RESPONSE_TAGS_NAME, value);
                 }
             }
             ClassifyBody::read_ahead(body, buf, trailers, None)

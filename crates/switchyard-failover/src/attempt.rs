@@ -14,6 +14,9 @@ use crate::circuit::Circuits;
 use crate::guard::{ErrorEvent, GuardLimits, StreamGuard};
 use crate::policy::{FailoverPolicy, Verdict, is_health_failure, judge};
 
+/// [`ATTEMPTS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const ATTEMPTS_NAME: http::HeaderName = http::HeaderName::from_static(ATTEMPTS_HEADER);
+
 /// What is needed to build the request again for each attempt.
 struct Head {
     method: http::Method,
@@ -193,7 +196,7 @@ fn finish(
     let mut res = outcome?;
     let count = exchange.attempt_count().max(1);
     res.headers_mut()
-        .insert(ATTEMPTS_HEADER, HeaderValue::from(count));
+        .insert(ATTEMPTS_NAME, HeaderValue::from(count));
     let is_sse = res
         .headers()
         .get(http::header::CONTENT_TYPE)

@@ -358,6 +358,13 @@ impl Scanner {
     /// The findings in `text`, in order, none overlapping; `keep` may drop
     /// a candidate value (an allow-list).
     pub fn scan(&self, text: &str, keep: impl Fn(Kind, &str) -> bool) -> Vec<Hit> {
+        // Most prompts hold nothing: an unanchored `is_match` (stops at the
+        // first candidate, no per-pattern bookkeeping) costs a third of the
+        // overlapping search that names every matching pattern (callgrind: 8
+        // against 28 instructions a byte of prose), so it goes first.
+        if !self.set.is_match(text) {
+            return Vec::new();
+        }
         let matched = self.set.matches(text);
         if !matched.matched_any() {
             return Vec::new();

@@ -8,16 +8,23 @@ use crate::check::{Check, Unit};
 use crate::period::Period;
 
 fn header(unit: Unit, what: &str) -> Option<HeaderName> {
-    let name = match (unit, what) {
-        (Unit::Requests, "limit") => "x-ratelimit-limit-requests",
-        (Unit::Requests, "remaining") => "x-ratelimit-remaining-requests",
-        (Unit::Requests, "reset") => "x-ratelimit-reset-requests",
-        (Unit::Tokens, "limit") => "x-ratelimit-limit-tokens",
-        (Unit::Tokens, "remaining") => "x-ratelimit-remaining-tokens",
-        (Unit::Tokens, "reset") => "x-ratelimit-reset-tokens",
+    // Consts: `from_static` validates and hashes at compile time, not per answer.
+    const LIMIT_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-limit-requests");
+    const REMAINING_REQUESTS: HeaderName =
+        HeaderName::from_static("x-ratelimit-remaining-requests");
+    const RESET_REQUESTS: HeaderName = HeaderName::from_static("x-ratelimit-reset-requests");
+    const LIMIT_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-limit-tokens");
+    const REMAINING_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-remaining-tokens");
+    const RESET_TOKENS: HeaderName = HeaderName::from_static("x-ratelimit-reset-tokens");
+    Some(match (unit, what) {
+        (Unit::Requests, "limit") => LIMIT_REQUESTS,
+        (Unit::Requests, "remaining") => REMAINING_REQUESTS,
+        (Unit::Requests, "reset") => RESET_REQUESTS,
+        (Unit::Tokens, "limit") => LIMIT_TOKENS,
+        (Unit::Tokens, "remaining") => REMAINING_TOKENS,
+        (Unit::Tokens, "reset") => RESET_TOKENS,
         _ => return None,
-    };
-    Some(HeaderName::from_static(name))
+    })
 }
 
 /// `x-ratelimit-limit-*` and `x-ratelimit-remaining-*` of the tightest request and token limits.

@@ -16,6 +16,10 @@ use tokio::time::Instant;
 use tower::Service;
 use tower::util::{BoxCloneSyncService, Oneshot, ServiceExt};
 
+/// [`PROVIDER_HEADER`] and [`MODEL_HEADER`] as `HeaderName`s, built at compile time.
+const PROVIDER_NAME: http::HeaderName = http::HeaderName::from_static(PROVIDER_HEADER);
+const MODEL_NAME: http::HeaderName = http::HeaderName::from_static(MODEL_HEADER);
+
 type Provider<B> = BoxCloneSyncService<Request<B>, Response<Body>, Error>;
 
 /// Providers by id: sends each attempt to the provider its target candidate names.
@@ -244,8 +248,8 @@ impl Record {
         let mut res = result?;
         let headers = res.headers_mut();
         for (name, value) in [
-            (PROVIDER_HEADER, &self.candidate.provider),
-            (MODEL_HEADER, &self.candidate.model),
+            (PROVIDER_NAME, &self.candidate.provider),
+            (MODEL_NAME, &self.candidate.model),
         ] {
             if let Ok(value) = HeaderValue::from_str(value) {
                 headers.insert(name, value);

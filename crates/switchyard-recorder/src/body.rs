@@ -20,6 +20,9 @@ use crate::hooks::{OnRecord, Started};
 use crate::record::{AttemptRecord, FindingRecord, Outcome, Record, UsageRecord};
 use crate::time::{rfc3339, unix_ms};
 
+/// [`OVERHEAD_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const OVERHEAD_NAME: http::HeaderName = http::HeaderName::from_static(OVERHEAD_HEADER);
+
 pin_project! {
     /// A response body observed as it passes: frames go on unchanged; the
     /// record finishes at the end, on an error or trailers, or when the body
@@ -194,7 +197,7 @@ impl<H: OnRecord> InFlight<H> {
         let us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
         self.overhead_us = Some(us);
         res.headers_mut()
-            .insert(OVERHEAD_HEADER, HeaderValue::from(us));
+            .insert(OVERHEAD_NAME, HeaderValue::from(us));
         let sse = res
             .headers()
             .get(header::CONTENT_TYPE)

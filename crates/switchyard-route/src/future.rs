@@ -15,6 +15,9 @@ use crate::ROUTE_HEADER;
 use crate::body::{RouteBody, Watch};
 use crate::stats::{InFlight, TargetStats};
 
+/// [`ROUTE_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const ROUTE_NAME: http::HeaderName = http::HeaderName::from_static(ROUTE_HEADER);
+
 /// A routed request under way.
 pub(crate) struct Routed {
     pub(crate) rule: Arc<str>,
@@ -29,7 +32,7 @@ impl Routed {
     /// Learns from the answer's head: latency per attempt, who served.
     fn answered<B>(self, mut res: Response<B>) -> Response<RouteBody<B>> {
         if let Ok(v) = HeaderValue::from_str(&self.rule) {
-            res.headers_mut().insert(ROUTE_HEADER, v);
+            res.headers_mut().insert(ROUTE_NAME, v);
         }
         let ok = res.status().is_success();
         let state = self.exchange.snapshot();

@@ -20,6 +20,18 @@ use crate::tail::TailObserver;
 use crate::wire::WireFormat;
 use crate::{COST_HEADER, ESTIMATED_HEADER, INPUT_TOKENS_HEADER, OUTPUT_TOKENS_HEADER};
 
+/// [`INPUT_TOKENS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const INPUT_TOKENS_NAME: http::HeaderName = http::HeaderName::from_static(INPUT_TOKENS_HEADER);
+
+/// [`OUTPUT_TOKENS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const OUTPUT_TOKENS_NAME: http::HeaderName = http::HeaderName::from_static(OUTPUT_TOKENS_HEADER);
+
+/// [`COST_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const COST_NAME: http::HeaderName = http::HeaderName::from_static(COST_HEADER);
+
+/// [`ESTIMATED_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const ESTIMATED_NAME: http::HeaderName = http::HeaderName::from_static(ESTIMATED_HEADER);
+
 /// Everything needed to account for one answer.
 pub(crate) struct Accounting {
     pub(crate) pricing: Arc<Pricing>,
@@ -323,15 +335,15 @@ fn complete<B: Body>(r: Reading<B>, accounting: Option<Accounting>) -> Response<
         acct.format.read_body(&bytes, &mut obs);
         let Accounted { usage, cost } = acct.finish(&obs);
         let h = &mut head.headers;
-        h.insert(INPUT_TOKENS_HEADER, HeaderValue::from(usage.input_tokens));
-        h.insert(OUTPUT_TOKENS_HEADER, HeaderValue::from(usage.output_tokens));
+        h.insert(INPUT_TOKENS_NAME, HeaderValue::from(usage.input_tokens));
+        h.insert(OUTPUT_TOKENS_NAME, HeaderValue::from(usage.output_tokens));
         if let Some(cost) = cost
             && let Ok(v) = HeaderValue::from_str(&cost.to_string())
         {
-            h.insert(COST_HEADER, v);
+            h.insert(COST_NAME, v);
         }
         if usage.estimated {
-            h.insert(ESTIMATED_HEADER, HeaderValue::from_static("true"));
+            h.insert(ESTIMATED_NAME, HeaderValue::from_static("true"));
         }
     }
     Response::from_parts(head, UsageBody::whole(bytes))

@@ -16,6 +16,9 @@ use crate::context::RequestContext;
 use crate::error::Rejection;
 use crate::parsed::ParsedRequest;
 
+/// [`REQUEST_ID_HEADER`] as a `HeaderName`, built at compile time (not per request).
+const REQUEST_ID_NAME: http::HeaderName = http::HeaderName::from_static(REQUEST_ID_HEADER);
+
 pin_project! {
     #[project = StateProj]
     pub(super) enum State<B, S>
@@ -118,7 +121,7 @@ where
                 StateProj::Calling { fut } => {
                     let mut res = ready!(fut.poll(cx))?;
                     if let Some(id) = this.id.take() {
-                        res.headers_mut().insert(REQUEST_ID_HEADER, id);
+                        res.headers_mut().insert(REQUEST_ID_NAME, id);
                     }
                     return Poll::Ready(Ok(res));
                 }
@@ -128,7 +131,7 @@ where
                         return Poll::Pending;
                     };
                     if let Some(id) = this.id.take() {
-                        res.headers_mut().insert(REQUEST_ID_HEADER, id);
+                        res.headers_mut().insert(REQUEST_ID_NAME, id);
                     }
                     return Poll::Ready(Ok(res));
                 }
