@@ -1,6 +1,6 @@
 //! Response classifiers: read the answer as it passes and tag it.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 use serde_json::Value;
@@ -291,7 +291,9 @@ impl Answer {
         // OpenAI-format chunks (most streams) are read into a borrowed typed
         // view, skipping what is not needed, instead of a whole `Value` tree
         // per event; anything else, or a chunk of another shape, below.
-        if memmem::find(data, b"\"choices\"").is_some()
+        static CHOICES: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"\"choices\""));
+        if CHOICES.find(data).is_some()
             && let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data)
             && let Some(choices) = chunk.choices
         {
@@ -362,9 +364,12 @@ impl Answer {
 }
 
 fn mentions_end(data: &[u8]) -> bool {
-    ["finish_reason", "stop_reason", "incomplete", "refusal"]
-        .iter()
-        .any(|k| memmem::find(data, k.as_bytes()).is_some())
+    // Built once: `memmem::find` builds a searcher per call.
+    static ENDS: LazyLock<[memmem::Finder<'static>; 4]> = LazyLock::new(|| {
+        ["finish_reason", "stop_reason", "incomplete", "refusal"]
+            .map(|k| memmem::Finder::new(k.as_bytes()))
+    });
+    ENDS.iter().any(|f| f.find(data).is_some())
 }
 
 /// Whether a phrase starts within [`REFUSAL_WINDOW`] bytes of the

@@ -1,7 +1,7 @@
 //! [`RouteBody`]: the response body, watched to learn each target's load and throughput.
 
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
@@ -42,13 +42,23 @@ impl Watch {
     }
 
     fn frame(&mut self, data: &[u8]) {
+        // Searchers built once: `memmem::find_iter` and `rfind` build one per
+        // call, which cost more than the search on a small chunk.
+        static EVENT: LazyLock<memmem::Finder<'static>> =
+            LazyLock::new(|| memmem::Finder::new(b"data:"));
+        static TOKENS: LazyLock<[memmem::FinderRev<'static>; 2]> = LazyLock::new(|| {
+            [
+                memmem::FinderRev::new(b"\"completion_tokens\":"),
+                memmem::FinderRev::new(b"\"output_tokens\":"),
+            ]
+        });
         if !self.sample {
             return;
         }
-        self.events += memmem::find_iter(data, b"data:").count() as u64;
-        for key in [&b"\"completion_tokens\":"[..], b"\"output_tokens\":"] {
-            if let Some(at) = memmem::rfind(data, key)
-                && let Some(n) = number_at(&data[at + key.len()..])
+        self.events += EVENT.find_iter(data).count() as u64;
+        for key in TOKENS.iter() {
+            if let Some(at) = key.rfind(data)
+                && let Some(n) = number_at(&data[at + key.needle().len()..])
             {
                 self.usage_tokens = Some(n);
             }
