@@ -46,10 +46,12 @@ impl Watch {
         // call, which cost more than the search on a small chunk.
         static EVENT: LazyLock<memmem::Finder<'static>> =
             LazyLock::new(|| memmem::Finder::new(b"data:"));
-        static TOKENS: LazyLock<[memmem::FinderRev<'static>; 2]> = LazyLock::new(|| {
+        // Forward (vectorised) searches for the last count: the reverse
+        // searcher has no SIMD path and cost 4x as much on a chunk.
+        static TOKENS: LazyLock<[memmem::Finder<'static>; 2]> = LazyLock::new(|| {
             [
-                memmem::FinderRev::new(b"\"completion_tokens\":"),
-                memmem::FinderRev::new(b"\"output_tokens\":"),
+                memmem::Finder::new(b"\"completion_tokens\":"),
+                memmem::Finder::new(b"\"output_tokens\":"),
             ]
         });
         if !self.sample {
@@ -57,7 +59,7 @@ impl Watch {
         }
         self.events += EVENT.find_iter(data).count() as u64;
         for key in TOKENS.iter() {
-            if let Some(at) = key.rfind(data)
+            if let Some(at) = key.find_iter(data).last()
                 && let Some(n) = number_at(&data[at + key.needle().len()..])
             {
                 self.usage_tokens = Some(n);
