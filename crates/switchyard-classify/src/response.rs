@@ -369,7 +369,23 @@ fn mentions_end(data: &[u8]) -> bool {
         ["finish_reason", "stop_reason", "incomplete", "refusal"]
             .map(|k| memmem::Finder::new(k.as_bytes()))
     });
-    ENDS.iter().any(|f| f.find(data).is_some())
+    // OpenAI chunks carry `"finish_reason":null` (and often `"refusal":null`)
+    // in every event: a key set to null is not an end, and the event is not parsed.
+    ENDS.iter().any(|f| {
+        f.find_iter(data)
+            .any(|at| !null_value(&data[at + f.needle().len()..]))
+    })
+}
+
+/// Whether `rest`, what follows a key's name, is `": null` (the key present, unset).
+fn null_value(rest: &[u8]) -> bool {
+    let Some(rest) = rest.strip_prefix(b"\"") else {
+        return false;
+    };
+    let Some(rest) = rest.trim_ascii_start().strip_prefix(b":") else {
+        return false;
+    };
+    rest.trim_ascii_start().starts_with(b"null")
 }
 
 /// Whether a phrase starts within [`REFUSAL_WINDOW`] bytes of the
@@ -418,6 +434,22 @@ mod tests {
         let mut a = Answer::default();
         a.read_json(&v);
         a.tags(&ResponseClassifiers::default())
+    }
+
+    #[test]
+    fn null_ends_are_not_ends() {
+        assert!(!mentions_end(
+            br#"{"choices":[{"delta":{"content":"x","refusal":null},"finish_reason":null}]}"#
+        ));
+        assert!(!mentions_end(br#"{"finish_reason" :  null}"#));
+        assert!(mentions_end(
+            br#"{"choices":[{"delta":{},"finish_reason": "length"}]}"#
+        ));
+        assert!(mentions_end(
+            br#"{"delta":{"refusal":"no"},"finish_reason":null}"#
+        ));
+        assert!(mentions_end(br#"{"type":"response.incomplete"}"#));
+        assert!(mentions_end(br#"{"delta":{"stop_reason":"max_tokens"}}"#));
     }
 
     #[test]
