@@ -76,6 +76,8 @@ struct Writer {
     batch_size: usize,
     retention_days: u32,
     max_rows: Option<u64>,
+    /// Rows written since retention last ran.
+    unretained: u64,
     written: Arc<AtomicU64>,
     dropped: Arc<AtomicU64>,
 }
@@ -140,6 +142,7 @@ impl Journal {
             batch_size: p.config.batch_size,
             retention_days: p.config.retention_days,
             max_rows: p.config.row_limit(),
+            unretained: 0,
             written: self.shared.written.clone(),
             dropped: self.shared.dropped.clone(),
         };
@@ -302,7 +305,7 @@ impl Writer {
                     busy = self.drain(&mut batch) > 0;
                 }
             }
-            if last_retain.elapsed() >= Self::RETAIN_EVERY {
+            if self.retention_due() || last_retain.elapsed() >= Self::RETAIN_EVERY {
                 last_retain = Instant::now();
                 self.retain();
             }
@@ -318,6 +321,7 @@ impl Writer {
                 return n;
             }
             n += batch.len();
+            self.unretained += batch.len() as u64;
             self.write(batch);
         }
     }
@@ -354,7 +358,16 @@ impl Writer {
         batch.clear();
     }
 
-    fn retain(&self) {
+    /// Whether a row limit is a tenth overrun: at thousands of records a
+    /// second, ten seconds between retention runs would let an in-memory
+    /// journal hold ten times its `max_rows` (hundreds of MB).
+    fn retention_due(&self) -> bool {
+        self.max_rows
+            .is_some_and(|max| max > 0 && self.unretained >= (max / 10).max(1))
+    }
+
+    fn retain(&mut self) {
+        self.unretained = 0;
         match sqlite::retain(&self.conn, self.retention_days, self.max_rows) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(deleted = n, "journal retention"),

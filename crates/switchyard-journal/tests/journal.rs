@@ -234,6 +234,35 @@ async fn retention_keeps_max_rows_and_drops_old_ones() {
 }
 
 #[tokio::test]
+async fn a_busy_journal_keeps_near_its_row_limit_between_timed_runs() {
+    // Retention also runs every tenth of `max_rows` written, not only every
+    // 10 s: at thousands of records a second an in-memory journal would
+    // otherwise hold many times its limit.
+    let j = Journal::open(&JournalConfig {
+        max_rows: Some(100),
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    let t = now_ms();
+    for wave in 0..100 {
+        for i in 0..50 {
+            j.push(record(wave * 50 + i, t));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    j.push(record(5_000, t));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let rows = j.count().await.unwrap();
+    assert_eq!(j.written(), 5_001);
+    assert!(
+        (100..=200).contains(&rows),
+        "{rows} rows kept of 5,001 written with max_rows = 100"
+    );
+    j.close(Duration::from_secs(5));
+}
+
+#[tokio::test]
 async fn a_newer_schema_is_refused() {
     let dir = temp("schema");
     let path = dir.join("s.db");
