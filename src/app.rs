@@ -209,7 +209,13 @@ impl Gateway {
             .map_err(|e| format!("[guard]: {e}"))?;
         let stack = ServiceBuilder::new()
             .layer(CatchLayer::new())
-            .layer(ParseLayer::new().limit(config.body_limit_bytes))
+            // classify, limits and parameter profiles read the JSON tree of every
+            // request: build it in the validating pass (one parse, not two).
+            .layer(
+                ParseLayer::new()
+                    .limit(config.body_limit_bytes)
+                    .eager_json(true),
+            )
             .layer(observe.recorder_layer())
             .layer(auth.clone())
             .layer(guard.clone())

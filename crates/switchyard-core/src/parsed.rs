@@ -70,6 +70,58 @@ impl ParsedRequest {
         })
     }
 
+    /// Like [`parse`](Self::parse), but builds the whole JSON tree in the
+    /// same pass (what [`json`](Self::json) returns), for stacks that read it
+    /// anyway. Accepts and refuses the same bodies with the same errors,
+    /// except that a repeated key is read as its last value, not refused.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use switchyard_core::{Endpoint, ParsedRequest};
+    /// let raw = Bytes::from_static(br#"{"model":"m","stream":true,"messages":[]}"#);
+    /// let req = ParsedRequest::parse_json(Endpoint::ChatCompletions, raw.clone()).unwrap();
+    /// assert_eq!((req.model(), req.is_stream()), (Some("m"), true));
+    /// assert_eq!(req.json()["messages"], serde_json::json!([]));
+    /// assert_eq!(req.body(), raw);
+    /// let bad = ParsedRequest::parse_json(Endpoint::ChatCompletions, Bytes::from_static(br#"{"model":1}"#));
+    /// assert_eq!(bad.unwrap_err().message(), "invalid type for `model`: expected a string");
+    /// ```
+    pub fn parse_json(endpoint: Endpoint, raw: Bytes) -> Result<Self, Rejection> {
+        let value: Value = serde_json::from_slice(&raw).map_err(|e| body_error(&raw, &e))?;
+        let Value::Object(map) = &value else {
+            return Err(Rejection::bad_request("request body must be a JSON object"));
+        };
+        let model = match map.get("model") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(m)) => Some(Arc::<str>::from(m.as_str())),
+            Some(_) => {
+                return Err(
+                    Rejection::bad_request("invalid type for `model`: expected a string")
+                        .param("model"),
+                );
+            }
+        };
+        let stream = match map.get("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => {
+                return Err(Rejection::bad_request(
+                    "invalid type for `stream`: expected a boolean",
+                )
+                .param("stream"));
+            }
+        };
+        Ok(ParsedRequest {
+            endpoint,
+            model,
+            stream,
+            raw,
+            original: Arc::new(OnceLock::from(value)),
+            edited: None,
+            prompt: Arc::default(),
+        })
+    }
+
     /// A request without a body (`GET /v1/models`).
     pub fn empty(endpoint: Endpoint) -> Self {
         ParsedRequest {
@@ -254,6 +306,43 @@ mod tests {
         assert_eq!(e.to_json(Protocol::OpenAi)["error"]["param"], "stream");
         let e = parse(r#"{"model": "m"} trailing"#).unwrap_err();
         assert!(e.message().contains("not valid JSON"), "{}", e.message());
+    }
+
+    #[test]
+    fn the_eager_parse_accepts_and_refuses_alike() {
+        let bodies = [
+            r#"{"stream":true,"messages":[{"role":"user","content":"hi"}],"model":"m"}"#,
+            r#"{"model":"a\u002fb","stream":null}"#,
+            r#"{"model":null,"stream":false}"#,
+            r#"{"messages":[]}"#,
+            r#"{"model": "m", "messages": [}"#,
+            "",
+            "  ",
+            "[1,2]",
+            "7",
+            r#"{"model": 5}"#,
+            r#"{"model": "m", "stream": "yes"}"#,
+            r#"{"model": "m"} trailing"#,
+        ];
+        for body in bodies {
+            let raw = Bytes::from_static(body.as_bytes());
+            let light = ParsedRequest::parse(Endpoint::ChatCompletions, raw.clone());
+            let eager = ParsedRequest::parse_json(Endpoint::ChatCompletions, raw);
+            match (light, eager) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.model(), b.model(), "{body}");
+                    assert_eq!(a.is_stream(), b.is_stream(), "{body}");
+                    assert_eq!(a.json(), b.json(), "{body}");
+                    assert_eq!(a.body(), b.body(), "{body}");
+                }
+                (Err(a), Err(b)) => assert_eq!(
+                    a.to_json(Protocol::OpenAi),
+                    b.to_json(Protocol::OpenAi),
+                    "{body}"
+                ),
+                (a, b) => panic!("{body}: {:?} against {:?}", a.is_ok(), b.is_ok()),
+            }
+        }
     }
 
     #[test]

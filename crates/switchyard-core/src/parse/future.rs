@@ -32,6 +32,7 @@ pin_project! {
             collect: Collect<Limited<B>>,
             head: Option<(Parts, RequestContext, S)>,
             limit: usize,
+            eager_json: bool,
         },
         Calling {
             #[pin]
@@ -85,6 +86,7 @@ where
                     collect,
                     head,
                     limit,
+                    eager_json,
                 } => {
                     let result = ready!(collect.poll(cx));
                     let Some((mut parts, ctx, mut service)) = head.take() else {
@@ -93,6 +95,9 @@ where
                     };
                     let protocol = ctx.endpoint().protocol();
                     let parsed = match result {
+                        Ok(collected) if *eager_json => {
+                            ParsedRequest::parse_json(ctx.endpoint(), collected.to_bytes())
+                        }
                         Ok(collected) => ParsedRequest::parse(ctx.endpoint(), collected.to_bytes()),
                         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                             Err(super::service::too_large(*limit))

@@ -40,6 +40,7 @@ use super::Parse;
 #[derive(Clone, Copy, Debug)]
 pub struct ParseLayer {
     limit: usize,
+    eager_json: bool,
 }
 
 impl ParseLayer {
@@ -50,12 +51,23 @@ impl ParseLayer {
     pub fn new() -> Self {
         ParseLayer {
             limit: Self::DEFAULT_LIMIT,
+            eager_json: false,
         }
     }
 
     /// Sets the largest body accepted, in bytes; larger ones get a 413.
     pub fn limit(mut self, bytes: usize) -> Self {
         self.limit = bytes;
+        self
+    }
+
+    /// Parses each body straight into its JSON tree, in the pass that
+    /// validates it, instead of a light first pass for `model` and `stream`
+    /// and the tree later on first use. For stacks whose layers read the tree
+    /// anyway (guard, classify, limits, parameter profiles): one parse instead
+    /// of two. Off by default, so a passthrough stack never builds the tree.
+    pub fn eager_json(mut self, eager: bool) -> Self {
+        self.eager_json = eager;
         self
     }
 }
@@ -70,6 +82,6 @@ impl<S> Layer<S> for ParseLayer {
     type Service = Parse<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Parse::new(inner, self.limit)
+        Parse::new(inner, self.limit).eager_json(self.eager_json)
     }
 }

@@ -17,12 +17,24 @@ use crate::protocol::Endpoint;
 pub struct Parse<S> {
     inner: S,
     limit: usize,
+    eager_json: bool,
 }
 
 impl<S> Parse<S> {
     /// Wraps `inner`, reading bodies up to `limit` bytes.
     pub fn new(inner: S, limit: usize) -> Self {
-        Parse { inner, limit }
+        Parse {
+            inner,
+            limit,
+            eager_json: false,
+        }
+    }
+
+    /// Parses each body straight into its JSON tree (see
+    /// [`ParseLayer::eager_json`](super::ParseLayer::eager_json)).
+    pub fn eager_json(mut self, eager: bool) -> Self {
+        self.eager_json = eager;
+        self
     }
 
     /// The inner service.
@@ -113,6 +125,7 @@ where
             collect: Limited::new(body, self.limit).collect(),
             head: Some((parts, ctx, service)),
             limit: self.limit,
+            eager_json: self.eager_json,
         };
         ResponseFuture::new(state, id)
     }
