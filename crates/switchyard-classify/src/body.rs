@@ -10,11 +10,8 @@ use http_body::{Frame, SizeHint};
 use pin_project_lite::pin_project;
 use switchyard_core::{Exchange, SseParser};
 
-use crate::RESPONSE_TAGS_HEADER;
+use crate::RESPONSE_TAGS_NAME;
 use crate::response::{Answer, ResponseClassifiers};
-
-/// [`RESPONSE_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
-const RESPONSE_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(RESPONSE_TAGS_HEADER);
 
 /// Reads a streamed answer's events as they pass, to tag it at the end.
 pub(crate) struct Observer {

@@ -14,13 +14,7 @@ use switchyard_core::Exchange;
 
 use crate::body::{ClassifyBody, Observer, record};
 use crate::response::{Answer, ResponseClassifiers};
-use crate::{REQUEST_TAGS_HEADER, RESPONSE_TAGS_HEADER};
-
-/// [`REQUEST_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
-const REQUEST_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(REQUEST_TAGS_HEADER);
-
-/// [`RESPONSE_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
-const RESPONSE_TAGS_NAME: http::HeaderName = http::HeaderName::from_static(RESPONSE_TAGS_HEADER);
+use crate::{REQUEST_TAGS_NAME, RESPONSE_TAGS_HEADER, RESPONSE_TAGS_NAME};
 
 /// What the future needs once the inner service answers.
 pub(crate) struct Pending {

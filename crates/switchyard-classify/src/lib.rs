@@ -41,3 +41,10 @@ pub use response::{DEFAULT_REFUSAL_PHRASES, ResponseClassifiers};
 pub const REQUEST_TAGS_HEADER: &str = "x-switchyard-request-tags";
 /// Response header (or stream trailer) listing the answer's tags.
 pub const RESPONSE_TAGS_HEADER: &str = "x-switchyard-response-tags";
+
+/// [`REQUEST_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+pub(crate) const REQUEST_TAGS_NAME: http::HeaderName =
+    http::HeaderName::from_static(REQUEST_TAGS_HEADER);
+/// [`RESPONSE_TAGS_HEADER`] as a `HeaderName`, built at compile time (not per request).
+pub(crate) const RESPONSE_TAGS_NAME: http::HeaderName =
+    http::HeaderName::from_static(RESPONSE_TAGS_HEADER);
