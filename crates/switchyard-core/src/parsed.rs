@@ -91,26 +91,14 @@ impl ParsedRequest {
         let Value::Object(map) = &value else {
             return Err(Rejection::bad_request("request body must be a JSON object"));
         };
-        let model = match map.get("model") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(m)) => Some(Arc::<str>::from(m.as_str())),
-            Some(_) => {
-                return Err(
-                    Rejection::bad_request("invalid type for `model`: expected a string")
-                        .param("model"),
-                );
-            }
-        };
-        let stream = match map.get("stream") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => {
-                return Err(Rejection::bad_request(
-                    "invalid type for `stream`: expected a boolean",
-                )
-                .param("stream"));
-            }
-        };
+        if let Some(e) = field_type_error(map) {
+            return Err(e);
+        }
+        let model = map
+            .get("model")
+            .and_then(Value::as_str)
+            .map(Arc::<str>::from);
+        let stream = map.get("stream").and_then(Value::as_bool).unwrap_or(false);
         Ok(ParsedRequest {
             endpoint,
             model,
@@ -252,15 +240,24 @@ fn body_error(raw: &[u8], e: &serde_json::Error) -> Rejection {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(raw) else {
         return Rejection::bad_request("request body must be a JSON object");
     };
+    field_type_error(&map)
+        .unwrap_or_else(|| Rejection::bad_request(format!("invalid request body: {e}")))
+}
+
+/// The 400 for a `model` that is not a string or a `stream` that is not a
+/// boolean (null counts as absent), if either is.
+fn field_type_error(map: &serde_json::Map<String, Value>) -> Option<Rejection> {
     let wrong = |field: &str, ok: fn(&Value) -> bool| {
         map.get(field).is_some_and(|v| !v.is_null() && !ok(v))
     };
     if wrong("model", Value::is_string) {
-        Rejection::bad_request("invalid type for `model`: expected a string").param("model")
+        Some(Rejection::bad_request("invalid type for `model`: expected a string").param("model"))
     } else if wrong("stream", Value::is_boolean) {
-        Rejection::bad_request("invalid type for `stream`: expected a boolean").param("stream")
+        Some(
+            Rejection::bad_request("invalid type for `stream`: expected a boolean").param("stream"),
+        )
     } else {
-        Rejection::bad_request(format!("invalid request body: {e}"))
+        None
     }
 }
 
