@@ -399,7 +399,11 @@ fn is_refusal(prefix: &str, phrases: &[String]) -> bool {
         if lower.len() > REFUSAL_WINDOW + longest {
             break;
         }
-        lower.extend(c.to_lowercase());
+        if c.is_ascii() {
+            lower.push(c.to_ascii_lowercase());
+        } else {
+            lower.extend(c.to_lowercase());
+        }
     }
     let starts = lower
         .char_indices()

@@ -125,7 +125,7 @@ impl Counter {
 /// Counters in this process's memory: a map lookup and a short lock per limit.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    cells: RwLock<HashMap<LimitKey, Arc<Mutex<Counter>>>>,
+    cells: RwLock<HashMap<LimitKey, Arc<Mutex<Counter>>, foldhash::fast::RandomState>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

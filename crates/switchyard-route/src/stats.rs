@@ -141,7 +141,8 @@ pub struct TargetStats {
     map: Arc<RwLock<ByProvider>>,
 }
 
-type ByProvider = HashMap<Arc<str>, HashMap<Arc<str>, Arc<TargetStat>>>;
+type ByProvider = HashMap<Arc<str>, HashMap<Arc<str>, Arc<TargetStat>, RandomState>, RandomState>;
+type RandomState = foldhash::fast::RandomState;
 
 impl TargetStats {
     /// An empty registry.

@@ -117,8 +117,8 @@ struct File {
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct ModelCatalog {
-    models: HashMap<String, Arc<ModelInfo>>,
-    aliases: HashMap<String, String>,
+    models: HashMap<String, Arc<ModelInfo>, foldhash::fast::RandomState>,
+    aliases: HashMap<String, String, foldhash::fast::RandomState>,
 }
 
 impl ModelCatalog {
