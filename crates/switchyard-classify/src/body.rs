@@ -25,7 +25,7 @@ impl Observer {
     pub(crate) fn new(config: Arc<ResponseClassifiers>, exchange: Option<Arc<Exchange>>) -> Self {
         Observer {
             parser: SseParser::with_max_event_size(1 << 20),
-            answer: Answer::default(),
+            answer: Answer::new(&config),
             config,
             exchange,
         }

@@ -215,7 +215,7 @@ where
     let buf = buf.freeze();
     let body = match done {
         Collected::Whole(trailers) => {
-            let mut answer = Answer::default();
+            let mut answer = Answer::new(&pending.response);
             if answer.read_body(&buf) {
                 let tags = answer.tags(&pending.response);
                 if let Some(value) = record(pending.exchange.as_deref(), &tags) {

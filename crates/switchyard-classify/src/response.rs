@@ -29,8 +29,6 @@ pub const DEFAULT_REFUSAL_PHRASES: &[&str] = &[
     "i cannot provide that",
 ];
 
-/// How much of the answer's start is kept to look for a refusal.
-const PREFIX_CHARS: usize = 400;
 /// Refusal phrases must start within this many bytes of the answer.
 const REFUSAL_WINDOW: usize = 40;
 
@@ -91,6 +89,16 @@ impl ResponseClassifiers {
     pub fn any(&self) -> bool {
         self.refusal.is_some() || self.truncated
     }
+
+    /// How many characters of the answer's start (after leading white
+    /// space) the refusal check can look at: a phrase starting within
+    /// [`REFUSAL_WINDOW`] bytes, plus one. Once that much is kept, only the
+    /// events that can end the answer are read.
+    pub(crate) fn prefix_chars(&self) -> usize {
+        self.refusal.as_ref().map_or(0, |phrases| {
+            REFUSAL_WINDOW + phrases.iter().map(String::len).max().unwrap_or(0) + 1
+        })
+    }
 }
 
 /// The parts of an OpenAI-format stream chunk the classifiers read (the
@@ -141,21 +149,49 @@ struct WholeChoice<'a> {
 }
 
 /// What has been seen of an answer so far.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Answer {
+    /// The answer's start, leading white space left out.
     prefix: String,
+    /// Characters in `prefix`.
+    kept: usize,
+    /// Characters of the start wanted (see [`ResponseClassifiers::prefix_chars`]).
+    need: usize,
     refusal_flag: bool,
     finish: Option<String>,
 }
 
+impl Default for Answer {
+    fn default() -> Self {
+        Answer::new(&ResponseClassifiers::default())
+    }
+}
+
 impl Answer {
+    /// An answer read for `config`'s classifiers.
+    pub(crate) fn new(config: &ResponseClassifiers) -> Self {
+        Answer {
+            prefix: String::new(),
+            kept: 0,
+            need: config.prefix_chars(),
+            refusal_flag: false,
+            finish: None,
+        }
+    }
+
     fn text(&mut self, s: &str) {
-        let room = PREFIX_CHARS.saturating_sub(self.prefix.chars().count());
-        self.prefix.extend(s.chars().take(room));
+        let s = if self.kept == 0 { s.trim_start() } else { s };
+        for c in s.chars() {
+            if self.kept >= self.need {
+                break;
+            }
+            self.prefix.push(c);
+            self.kept += 1;
+        }
     }
 
     fn prefix_full(&self) -> bool {
-        self.prefix.len() >= PREFIX_CHARS
+        self.kept >= self.need
     }
 
     fn finish(&mut self, reason: Option<&Value>) {
@@ -527,6 +563,57 @@ mod tests {
         let mut d = Answer::default();
         d.read_event(br#"{"choices":null,"type":"content_block_delta","delta":{"type":"text_delta","text":"I cannot comply"}}"#);
         assert_eq!(d.tags(&config), ["refusal"]);
+    }
+
+    #[test]
+    fn only_the_start_the_refusal_check_needs_is_kept() {
+        let config = ResponseClassifiers::default();
+        let chunk = |content: &str, finish: &str| {
+            format!(
+                r#"{{"choices":[{{"delta":{{"content":{}}},"finish_reason":{finish}}}]}}"#,
+                serde_json::to_string(content).unwrap()
+            )
+        };
+        // Leading white space split over chunks does not count.
+        let mut a = Answer::new(&config);
+        a.read_event(chunk("  \n", "null").as_bytes());
+        a.read_event(chunk(" I must", "null").as_bytes());
+        a.read_event(chunk(" decline.", "null").as_bytes());
+        assert_eq!(a.prefix, "I must decline.");
+        assert_eq!(a.tags(&config), ["refusal"]);
+        // A long answer keeps its start only, and its end is still read.
+        let mut b = Answer::new(&config);
+        for _ in 0..500 {
+            b.read_event(chunk(" word", "null").as_bytes());
+        }
+        b.read_event(chunk(" last", r#""length""#).as_bytes());
+        assert_eq!(b.prefix.chars().count(), config.prefix_chars());
+        assert_eq!(b.tags(&config), ["truncated"]);
+        // A phrase starting at the last byte of the window fits whole.
+        let mut c = Answer::new(&config);
+        let longest = DEFAULT_REFUSAL_PHRASES
+            .iter()
+            .map(|p| p.len())
+            .max()
+            .unwrap();
+        let phrase = DEFAULT_REFUSAL_PHRASES
+            .iter()
+            .find(|p| p.len() == longest)
+            .unwrap();
+        c.read_event(
+            chunk(
+                &format!("{}{phrase} that", "x".repeat(REFUSAL_WINDOW)),
+                "null",
+            )
+            .as_bytes(),
+        );
+        assert_eq!(c.tags(&config), ["refusal"]);
+        // Without the refusal classifier nothing is kept.
+        let truncated_only = ResponseClassifiers::none().truncated(true);
+        let mut d = Answer::new(&truncated_only);
+        d.read_event(chunk("I must decline.", r#""length""#).as_bytes());
+        assert_eq!(d.prefix, "");
+        assert_eq!(d.tags(&truncated_only), ["truncated"]);
     }
 
     #[test]
