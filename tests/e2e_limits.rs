@@ -206,6 +206,28 @@ async fn budgets_reserve_max_tokens_and_settle_with_the_real_cost() {
         assert_eq!(res.status(), 200, "request {i}");
     }
     assert_eq!(up.requests().len(), 10);
+    // What is left is reported once each request settles, per budget.
+    let gauge = r#"switchyard_limit_budget_remaining_usd{limit="key:a:usd:day"}"#;
+    let left = metric(&gw, gauge).await;
+    assert!(left > 0.0 && left < 0.0005, "{left}");
+    let res = post(&gw, "/v1/chat/completions", Some(KEY_A), &chat(500)).await;
+    assert_eq!(res.status(), 200);
+    let after = metric(&gw, gauge).await;
+    assert!(after < left && after > 0.0, "{left} then {after}");
+    let spent = left - after;
+    // The same request again costs the same again, on the same handle.
+    let res = post(&gw, "/v1/chat/completions", Some(KEY_A), &chat(500)).await;
+    assert_eq!(res.status(), 200);
+    let again = metric(&gw, gauge).await;
+    assert!(
+        ((after - again) - spent).abs() < 1e-9,
+        "{spent} then {}",
+        after - again
+    );
+    assert_eq!(
+        metric(&gw, r#"switchyard_limit_budget_remaining_usd{limit="key:b"#).await,
+        0.0
+    );
 }
 
 /// A prompt of `n` distinct long words (the fake upstream echoes it back, one chunk per word).

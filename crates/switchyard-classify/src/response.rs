@@ -181,6 +181,9 @@ impl Answer {
 
     fn text(&mut self, s: &str) {
         let s = if self.kept == 0 { s.trim_start() } else { s };
+        if self.prefix.capacity() == 0 && !s.is_empty() {
+            self.prefix.reserve(self.need);
+        }
         for c in s.chars() {
             if self.kept >= self.need {
                 break;

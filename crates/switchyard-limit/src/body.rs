@@ -39,10 +39,8 @@ impl Drop for Settle {
             if *unit == Unit::Usd
                 && let Some(left) = self.limiter.remaining(&h.limit, now)
             {
-                crate::metrics::budget_remaining(
-                    &h.limit.name.to_string(),
-                    switchyard_core::Cost::from_nanos(left).usd(),
-                );
+                self.limiter
+                    .report_budget(&h.limit, switchyard_core::Cost::from_nanos(left).usd());
             }
         }
     }

@@ -16,6 +16,7 @@ use crate::store::{Limit, MemoryStore, Remote, StoreError};
 #[derive(Clone, Debug)]
 pub struct Limiter {
     backend: Arc<Backend>,
+    gauges: Arc<crate::metrics::BudgetGauges>,
 }
 
 #[derive(Debug)]
@@ -52,6 +53,7 @@ impl Limiter {
     pub fn in_memory() -> Limiter {
         Limiter {
             backend: Arc::new(Backend::Memory(MemoryStore::new())),
+            gauges: Arc::default(),
         }
     }
 
@@ -62,6 +64,7 @@ impl Limiter {
                 Leases::new(remote, options),
                 OnceLock::new(),
             )),
+            gauges: Arc::default(),
         }
     }
 
@@ -211,6 +214,11 @@ impl Limiter {
     }
 
     /// What is left of `limit` at `now_ms` (memory store: exact; shared: not known without asking).
+    /// Sets the remaining-budget gauge of `limit` (see [`BUDGET_REMAINING`](crate::metrics::BUDGET_REMAINING)).
+    pub(crate) fn report_budget(&self, limit: &Limit, usd: f64) {
+        self.gauges.set(&limit.name, usd);
+    }
+
     pub(crate) fn remaining(&self, limit: &Limit, now_ms: u64) -> Option<u64> {
         match &*self.backend {
             Backend::Memory(store) => {

@@ -1,6 +1,10 @@
 //! Limit metrics (through the `metrics` facade; no-ops when no recorder is installed).
 
+use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
+
 use crate::check::{Scope, Unit};
+use crate::store::LimitKey;
 
 /// Counter: requests refused, by `reason` (`rate_limited`, `budget`,
 /// `store_unavailable`), `scope` (`key`, `team`, `model`) and `unit`
@@ -56,6 +60,36 @@ pub(crate) fn cutoff() {
     metrics::counter!(CUTOFFS).increment(1);
 }
 
-pub(crate) fn budget_remaining(limit: &str, usd: f64) {
-    metrics::gauge!(BUDGET_REMAINING, "limit" => limit.to_owned()).set(usd);
+/// The [`BUDGET_REMAINING`] gauges, one handle per budget: settling a
+/// request sets a gauge without formatting its label or hashing it into the
+/// registry again.
+#[derive(Default)]
+pub(crate) struct BudgetGauges(
+    RwLock<HashMap<LimitKey, metrics::Gauge, foldhash::fast::RandomState>>,
+);
+
+impl BudgetGauges {
+    pub(crate) fn set(&self, limit: &LimitKey, usd: f64) {
+        if let Some(gauge) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(limit)
+        {
+            gauge.set(usd);
+            return;
+        }
+        let gauge = metrics::gauge!(BUDGET_REMAINING, "limit" => limit.to_string());
+        gauge.set(usd);
+        self.0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(limit.clone(), gauge);
+    }
+}
+
+impl std::fmt::Debug for BudgetGauges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BudgetGauges")
+    }
 }
