@@ -201,7 +201,7 @@ impl Gateway {
             table.clone(),
             Arc::new(board.clone()),
             shared.stats.clone(),
-            client.clone(),
+            client.reqwest().clone(),
         )?;
         let auth = config.auth.layer(&shared.keys)?;
         let guard = switchyard_guard::Policy::from_config(&config.guard)

@@ -101,7 +101,7 @@ pub fn add(
     set: ProviderSet<axum::body::Body>,
     config: &Config,
     p: &ProviderConfig,
-    client: &reqwest::Client,
+    client: &switchyard_providers::HttpClient,
 ) -> Result<ProviderSet<axum::body::Body>, String> {
     let id = p.id.as_str();
     let key = p.api_key.as_ref().map(|k| k.expose().to_owned());

@@ -47,6 +47,56 @@ async fn chat_non_stream_forwards_the_body_byte_for_byte() {
         "body must be forwarded byte for byte"
     );
     assert_eq!(seen[0].header("content-type"), Some("application/json"));
+    // The headers sent upstream are built fresh: nothing of the client's
+    // (`x-source`) leaks, and the request names its sender and length.
+    let user_agent = format!("switchyard/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(seen[0].header("user-agent"), Some(user_agent.as_str()));
+    assert_eq!(seen[0].header("accept"), Some("*/*"));
+    assert_eq!(
+        seen[0].header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert_eq!(seen[0].header("host"), Some(up.addr().to_string().as_str()));
+    assert_eq!(seen[0].header("x-source"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_redirect_is_passed_on_not_followed() {
+    let target = FakeUpstream::start().await;
+    let location = format!("{}/chat/completions", target.base_url());
+    let moved = location.clone();
+    let app = axum::Router::new().fallback(move || {
+        let location = moved.clone();
+        async move {
+            (
+                http::StatusCode::TEMPORARY_REDIRECT,
+                [(http::header::LOCATION, location)],
+                "",
+            )
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let gw = Gateway::start(&fake_provider(
+        &format!("http://{addr}/v1"),
+        "api_key = \"sk-r\"",
+    ));
+    // A client that does not follow it either, to see what the gateway answered.
+    let res = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(gw.at("/v1/chat/completions"))
+        .json(&json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 307);
+    assert_eq!(res.headers()["location"], location.as_str());
+    assert!(target.requests().is_empty(), "the redirect was followed");
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -197,7 +197,12 @@ mod tests {
         assert_eq!(page_size(&file), 4096);
         assert_eq!(
             indexes(&file),
-            ["records_model_ts", "records_project_ts", "records_source_ts", "records_ts"]
+            [
+                "records_model_ts",
+                "records_project_ts",
+                "records_source_ts",
+                "records_ts"
+            ]
         );
         drop(file);
         std::fs::remove_dir_all(&dir).unwrap();

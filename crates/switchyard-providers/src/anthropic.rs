@@ -13,6 +13,7 @@ use switchyard_core::{Body, Endpoint, Error};
 use switchyard_protocol::Format;
 use tower::Service;
 
+use crate::HttpClient;
 use crate::native::{Common, Outgoing, ready, secret};
 use crate::request;
 use crate::translate::{Defaults, Plan, plan};
@@ -89,7 +90,7 @@ struct Inner {
 
 impl Anthropic {
     /// A provider sending requests through `client`.
-    pub fn new(config: AnthropicConfig, client: reqwest::Client) -> Result<Self, Error> {
+    pub fn new(config: AnthropicConfig, client: HttpClient) -> Result<Self, Error> {
         let key = match &config.api_key {
             Some(k) => Some(secret(&config.id, k)?),
             None => None,

@@ -6,12 +6,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_TYPE};
+use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
 use switchyard_core::{Body, BoxError, Error};
+
+use crate::client::HttpClient;
 
 /// Response headers that describe one connection, not the message.
 const HOP_BY_HOP: [&str; 7] = [
@@ -82,22 +84,44 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// body as it arrives. Dropping the future or the body drops the upstream
 /// request, which closes its connection.
 pub(crate) async fn send(
-    client: reqwest::Client,
+    client: HttpClient,
     request: reqwest::Request,
     id: std::sync::Arc<str>,
     first_byte_timeout: Duration,
 ) -> Result<Response<Body>, Error> {
     let attempt = async {
-        let res = client
-            .execute(request)
-            .await
-            .map_err(|e| request_error(&id, e))?;
-        let (parts, mut body) = Response::<reqwest::Body>::from(res).into_parts();
-        let first = body
-            .frame()
-            .await
-            .transpose()
-            .map_err(|e| request_error(&id, e))?;
+        let (parts, mut body) = match client.direct() {
+            Some(direct) => {
+                let mut request = http::Request::<reqwest::Body>::try_from(request)
+                    .map_err(|e| request_error(&id, e))?;
+                // What reqwest would have added.
+                let headers = request.headers_mut();
+                headers
+                    .entry(USER_AGENT)
+                    .or_insert(HeaderValue::from_static(crate::client::USER_AGENT));
+                headers
+                    .entry(ACCEPT)
+                    .or_insert(HeaderValue::from_static("*/*"));
+                let (parts, body) = direct
+                    .request(request)
+                    .await
+                    .map_err(|e| direct_error(&id, &e))?
+                    .into_parts();
+                (parts, Rest::Direct { body })
+            }
+            None => {
+                let res = client
+                    .reqwest()
+                    .execute(request)
+                    .await
+                    .map_err(|e| request_error(&id, e))?;
+                let (parts, body) = Response::<reqwest::Body>::from(res).into_parts();
+                (parts, Rest::Reqwest { body })
+            }
+        };
+        let first = body.frame().await.transpose().map_err(|e| {
+            Error::upstream(format!("upstream `{id}` broke off its response")).with_source(e)
+        })?;
         Ok::<_, Error>((parts, first, body))
     };
     let (parts, first, rest) = tokio::time::timeout(first_byte_timeout, attempt)
@@ -140,12 +164,81 @@ pub(crate) fn request_error(id: &str, e: reqwest::Error) -> Error {
     error.with_source(e)
 }
 
+/// Maps a failure of the direct client like [`request_error`] does
+/// reqwest's (the messages are the same).
+fn direct_error(id: &str, e: &hyper_util::client::legacy::Error) -> Error {
+    let timed_out = {
+        let mut source = std::error::Error::source(e);
+        let mut found = false;
+        while let Some(s) = source {
+            if s.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+            {
+                found = true;
+                break;
+            }
+            source = s.source();
+        }
+        found
+    };
+    let error = if e.is_connect() && timed_out {
+        Error::timeout(format!("timed out connecting to upstream `{id}`"))
+    } else if e.is_connect() {
+        Error::connect(format!("could not connect to upstream `{id}`"))
+    } else if timed_out {
+        Error::timeout(format!("upstream `{id}` timed out"))
+    } else {
+        Error::upstream(format!("the request to upstream `{id}` failed"))
+    };
+    // The error's own text names the URL's host; keep only its cause.
+    match std::error::Error::source(e) {
+        Some(cause) => error.with_source(BoxError::from(cause.to_string())),
+        None => error,
+    }
+}
+
+/// The rest of an upstream body, from whichever client sent the request.
+enum Rest {
+    Direct { body: hyper::body::Incoming },
+    Reqwest { body: reqwest::Body },
+}
+
+impl http_body::Body for Rest {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            Rest::Direct { body } => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+            Rest::Reqwest { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|e| BoxError::from(e.without_url())),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Rest::Direct { body } => body.is_end_stream(),
+            Rest::Reqwest { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Rest::Direct { body } => body.size_hint(),
+            Rest::Reqwest { body } => body.size_hint(),
+        }
+    }
+}
+
 pin_project! {
     /// An upstream body whose first frame was read at the commit point.
     struct Committed {
         first: Option<Frame<Bytes>>,
-        #[pin]
-        rest: reqwest::Body,
+        rest: Rest,
     }
 }
 
@@ -161,9 +254,7 @@ impl http_body::Body for Committed {
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        this.rest
-            .poll_frame(cx)
-            .map_err(|e| BoxError::from(e.without_url()))
+        Pin::new(this.rest).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

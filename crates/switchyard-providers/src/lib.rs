@@ -6,7 +6,7 @@
 //! the body to the candidate the route (or failover) layer picked, and streams
 //! the answer back frame by frame.
 //!
-//! - [`OpenAi`]: any OpenAI-compatible server, over a shared [`reqwest::Client`]
+//! - [`OpenAi`]: any OpenAI-compatible server, over a shared [`HttpClient`]
 //!   built by [`http_client`]. An unchanged body is forwarded byte for byte;
 //!   the first body frame is the commit point (see [`OpenAiConfig::first_byte_timeout`]).
 //! - [`Mock`]: a built-in provider answering in the OpenAI format with no
@@ -58,7 +58,7 @@ pub mod set;
 mod translate;
 
 pub use anthropic::{ANTHROPIC_VERSION, Anthropic, AnthropicConfig};
-pub use client::{ClientOptions, http_client};
+pub use client::{ClientOptions, HttpClient, http_client};
 pub use dialect::{
     Azure, AzureConfig, Gemini, GeminiConfig, Native, Ollama, OllamaConfig, OpenResponses,
     OpenResponsesConfig, VERTEX_ANTHROPIC_VERSION, Vertex, VertexConfig,

@@ -10,6 +10,7 @@ use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use switchyard_core::{Body, Error};
 
+use crate::HttpClient;
 use crate::forward;
 use crate::translate::{Translation, respond};
 
@@ -31,7 +32,7 @@ pub(crate) struct Outgoing {
 #[derive(Clone)]
 pub(crate) struct Common {
     pub id: Arc<str>,
-    pub client: reqwest::Client,
+    pub client: HttpClient,
     pub first_byte_timeout: Duration,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -57,6 +58,7 @@ impl Common {
         Box::pin(async move {
             let request = common
                 .client
+                .reqwest()
                 .post(&out.url)
                 .headers(out.headers)
                 .body(out.body)

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use switchyard_core::{Body, Endpoint, Error};
 use tower::Service;
 
+use crate::HttpClient;
 use crate::{forward, request};
 
 /// Configuration of an [`OpenAi`] provider.
@@ -71,7 +72,7 @@ struct Inner {
     auth: Auth,
     headers: Vec<(HeaderName, HeaderValue)>,
     first_byte_timeout: Duration,
-    client: reqwest::Client,
+    client: HttpClient,
     /// Each supported endpoint's URL, parsed once (`None`: it does not
     /// parse, and each request reports that).
     urls: Vec<(Endpoint, Option<reqwest::Url>)>,
@@ -104,7 +105,7 @@ const SUPPORTED: [Endpoint; 4] = [
 
 impl OpenAi {
     /// A provider sending requests through `client` (see [`http_client`](crate::http_client)).
-    pub fn new(config: OpenAiConfig, client: reqwest::Client) -> Self {
+    pub fn new(config: OpenAiConfig, client: HttpClient) -> Self {
         let auth = match &config.api_key {
             None => Auth::Passthrough,
             Some(key) => match HeaderValue::try_from(format!("Bearer {key}")) {
@@ -152,7 +153,7 @@ impl OpenAi {
         };
         let headers = forward::upstream_headers(&HeaderMap::new(), auth, &inner.headers, false);
         let url = format!("{}/{}", inner.base_url, path.trim_start_matches('/'));
-        let Ok(request) = inner.client.get(url).headers(headers).build() else {
+        let Ok(request) = inner.client.reqwest().get(url).headers(headers).build() else {
             return false;
         };
         match forward::send(
@@ -188,6 +189,7 @@ impl OpenAi {
             forward::upstream_headers(&HeaderMap::new(), inner.auth()?, &inner.headers, false);
         let request = inner
             .client
+            .reqwest()
             .get(inner.url(Endpoint::Models))
             .headers(headers)
             .build()
@@ -244,8 +246,14 @@ impl OpenAi {
         };
         let headers = forward::upstream_headers(req.headers(), auth, &inner.headers, has_body);
         let builder = match inner.parsed_url(endpoint) {
-            Some(url) => inner.client.request(endpoint.method(), url.clone()),
-            None => inner.client.request(endpoint.method(), inner.url(endpoint)),
+            Some(url) => inner
+                .client
+                .reqwest()
+                .request(endpoint.method(), url.clone()),
+            None => inner
+                .client
+                .reqwest()
+                .request(endpoint.method(), inner.url(endpoint)),
         };
         let mut builder = builder.headers(headers);
         if has_body {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::HttpClient;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
@@ -41,7 +42,7 @@ enum Source {
 /// A cached access-token source.
 pub(crate) struct Adc {
     source: Source,
-    client: reqwest::Client,
+    client: HttpClient,
     cache: Mutex<Option<(Arc<str>, Instant)>>,
     /// The project named by the credentials, if any.
     pub project: Option<String>,
@@ -67,7 +68,7 @@ fn fail(msg: impl Into<String>) -> Error {
 impl Adc {
     /// Finds credentials: `file`, else `GOOGLE_APPLICATION_CREDENTIALS`, else
     /// gcloud's `application_default_credentials.json`, else the metadata server.
-    pub(crate) fn discover(file: Option<&Path>, client: reqwest::Client) -> Result<Adc, Error> {
+    pub(crate) fn discover(file: Option<&Path>, client: HttpClient) -> Result<Adc, Error> {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let path = file
             .map(Path::to_path_buf)
@@ -179,6 +180,7 @@ impl Adc {
                     enc(&jwt)
                 );
                 self.client
+                    .reqwest()
                     .post(token_uri)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body)
@@ -196,12 +198,14 @@ impl Adc {
                     enc(refresh_token)
                 );
                 self.client
+                    .reqwest()
                     .post(token_uri)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body(body)
             }
             Source::Metadata { host } => self
                 .client
+                .reqwest()
                 .get(format!(
                     "http://{host}/computeMetadata/v1/instance/service-accounts/default/token"
                 ))

@@ -8,6 +8,7 @@ use switchyard_core::{Endpoint, Error};
 use switchyard_protocol::Format;
 
 use super::{AuthFuture, Call, Dialect, Native};
+use crate::HttpClient;
 use crate::native::secret;
 
 /// Configuration of an [`Azure`] provider.
@@ -58,7 +59,7 @@ pub struct AzureDialect {
 
 impl Native<AzureDialect> {
     /// An Azure OpenAI provider.
-    pub fn azure(config: AzureConfig, client: reqwest::Client) -> Result<Self, Error> {
+    pub fn azure(config: AzureConfig, client: HttpClient) -> Result<Self, Error> {
         let key = config
             .api_key
             .as_deref()

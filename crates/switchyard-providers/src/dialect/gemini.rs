@@ -7,6 +7,7 @@ use switchyard_core::Error;
 use switchyard_protocol::Format;
 
 use super::{AuthFuture, Call, Dialect, Native, key_or_client};
+use crate::HttpClient;
 use crate::native::secret;
 
 /// Configuration of a [`Gemini`] provider.
@@ -61,7 +62,7 @@ pub struct GeminiDialect {
 
 impl Native<GeminiDialect> {
     /// A Gemini provider.
-    pub fn gemini(config: GeminiConfig, client: reqwest::Client) -> Result<Self, Error> {
+    pub fn gemini(config: GeminiConfig, client: HttpClient) -> Result<Self, Error> {
         let key = config
             .api_key
             .as_deref()

@@ -20,6 +20,7 @@ use switchyard_core::{Body, Endpoint, Error};
 use switchyard_protocol::Format;
 use tower::Service;
 
+use crate::HttpClient;
 use crate::native::{Common, Outgoing, ready};
 use crate::request;
 use crate::translate::{Defaults, Plan, plan};
@@ -110,7 +111,7 @@ impl<D: Dialect> Native<D> {
     pub(crate) fn build(
         id: String,
         dialect: D,
-        client: reqwest::Client,
+        client: HttpClient,
         headers: Vec<(HeaderName, HeaderValue)>,
         first_byte_timeout: Duration,
         max_tokens: Option<u64>,

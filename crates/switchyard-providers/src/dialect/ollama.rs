@@ -8,6 +8,7 @@ use switchyard_core::Error;
 use switchyard_protocol::Format;
 
 use super::{AuthFuture, Call, Dialect, Native};
+use crate::HttpClient;
 use crate::native::secret;
 
 /// Configuration of an [`Ollama`] provider.
@@ -38,7 +39,7 @@ pub struct OllamaDialect {
 
 impl Native<OllamaDialect> {
     /// An Ollama provider.
-    pub fn ollama(config: OllamaConfig, client: reqwest::Client) -> Result<Self, Error> {
+    pub fn ollama(config: OllamaConfig, client: HttpClient) -> Result<Self, Error> {
         let key = config
             .api_key
             .as_deref()

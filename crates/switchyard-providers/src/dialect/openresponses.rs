@@ -8,6 +8,7 @@ use switchyard_core::{Endpoint, Error};
 use switchyard_protocol::Format;
 
 use super::{AuthFuture, Call, Dialect, Native};
+use crate::HttpClient;
 use crate::native::secret;
 
 /// Configuration of an [`OpenResponses`] provider.
@@ -47,10 +48,7 @@ pub struct ResponsesDialect {
 
 impl Native<ResponsesDialect> {
     /// An OpenResponses provider.
-    pub fn openresponses(
-        config: OpenResponsesConfig,
-        client: reqwest::Client,
-    ) -> Result<Self, Error> {
+    pub fn openresponses(config: OpenResponsesConfig, client: HttpClient) -> Result<Self, Error> {
         let key = config
             .api_key
             .as_deref()

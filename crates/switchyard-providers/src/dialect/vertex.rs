@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::HttpClient;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
@@ -70,7 +71,7 @@ pub struct VertexDialect {
 
 impl Native<VertexDialect> {
     /// A Vertex AI provider; reads the credentials now (not the token).
-    pub fn vertex(config: VertexConfig, client: reqwest::Client) -> Result<Self, Error> {
+    pub fn vertex(config: VertexConfig, client: HttpClient) -> Result<Self, Error> {
         let adc = Adc::discover(config.credentials_file.as_deref(), client.clone())?;
         let project = config
             .project
