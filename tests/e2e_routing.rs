@@ -908,3 +908,98 @@ async fn streamed_answers_get_their_tags_as_a_trailer() {
         "the trailer follows the last event: {tail:?}"
     );
 }
+
+/// Sends `body` to `path` over raw HTTP/1.1 accepting trailers; the whole
+/// response as text (head, chunked body, trailers).
+async fn raw_post(gw: &Gateway, path: &str, body: &Value) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let addr = gw.url.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nte: trailers\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut out))
+        .await
+        .unwrap()
+        .unwrap();
+    out
+}
+
+/// The response classifiers read what the usage layer parsed of the answer
+/// (one parse): every client protocol, whole and streamed, gets its tags.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_tags_in_every_client_protocol_whole_and_streamed() {
+    let s = setup("").await;
+    let requests = [
+        (
+            "/v1/chat/completions",
+            json!({"model": "gpt-4o", "messages": user("q")}),
+        ),
+        (
+            "/v1/messages",
+            json!({"model": "gpt-4o", "max_tokens": 100, "messages": user("q")}),
+        ),
+        ("/v1/responses", json!({"model": "gpt-4o", "input": "q"})),
+    ];
+    for (path, body) in &requests {
+        for stream in [false, true] {
+            for (reply, tags) in [
+                // Leading white space does not push the phrase out of the window.
+                (
+                    "  \n I'm sorry, but I can't help with that.",
+                    Some("refusal"),
+                ),
+                ("Sure, here it is.", None),
+                (
+                    &*format!("{} i cannot comply", "word ".repeat(10)),
+                    None::<&str>,
+                ),
+            ] {
+                s.a.push(Reply::Text(reply.to_owned()));
+                let mut body = body.clone();
+                body["stream"] = json!(stream);
+                let out = raw_post(&s.gw, path, &body).await;
+                assert!(out.starts_with("HTTP/1.1 200"), "{path}: {out}");
+                let (head, rest) = out.split_once("\r\n\r\n").unwrap();
+                let head = head.to_ascii_lowercase();
+                let seen = if stream {
+                    // After the last chunk, in the trailers.
+                    let (_, trailers) = rest.rsplit_once("\r\n0\r\n").unwrap();
+                    trailers.to_ascii_lowercase()
+                } else {
+                    head.clone()
+                };
+                let tag = seen
+                    .lines()
+                    .find_map(|l| l.strip_prefix("x-switchyard-response-tags: "))
+                    .map(str::trim);
+                assert_eq!(tag, tags, "{path} stream={stream} {reply:?}: {out}");
+            }
+        }
+    }
+    // A provider's explicit refusal flag, streamed.
+    s.a.push(Reply::Events {
+        events: vec![
+            r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""},"finish_reason":null}]}"#.into(),
+            r#"{"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"refusal":"Not that."},"finish_reason":"stop"}]}"#.into(),
+            "[DONE]".into(),
+        ],
+        delay: Duration::from_millis(1),
+    });
+    let out = raw_post(
+        &s.gw,
+        "/v1/chat/completions",
+        &json!({"model": "gpt-4o", "stream": true, "messages": user("q")}),
+    )
+    .await;
+    let (_, tail) = out.rsplit_once("data: [DONE]").unwrap();
+    assert!(
+        tail.to_ascii_lowercase()
+            .contains("x-switchyard-response-tags: refusal"),
+        "{out}"
+    );
+}

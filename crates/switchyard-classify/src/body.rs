@@ -15,30 +15,48 @@ use crate::response::{Answer, ResponseClassifiers};
 
 /// Reads a streamed answer's events as they pass, to tag it at the end.
 pub(crate) struct Observer {
-    parser: SseParser,
-    answer: Answer,
+    /// `None` when a usage layer inside reads the stream and leaves its
+    /// digest in the exchange: then nothing is parsed here.
+    reading: Option<(SseParser, Answer)>,
     config: Arc<ResponseClassifiers>,
     exchange: Option<Arc<Exchange>>,
 }
 
 impl Observer {
     pub(crate) fn new(config: Arc<ResponseClassifiers>, exchange: Option<Arc<Exchange>>) -> Self {
+        let watched = exchange.as_deref().is_some_and(Exchange::answer_watched);
         Observer {
-            parser: SseParser::with_max_event_size(1 << 20),
-            answer: Answer::new(&config),
+            reading: (!watched).then(|| {
+                (
+                    SseParser::with_max_event_size(1 << 20),
+                    Answer::new(&config),
+                )
+            }),
             config,
             exchange,
         }
     }
 
     fn feed(&mut self, data: &[u8]) {
-        let answer = &mut self.answer;
-        self.parser.feed(data, |ev| answer.read_event(ev.data));
+        if let Some((parser, answer)) = &mut self.reading {
+            parser.feed(data, |ev| answer.read_event(ev.data));
+        }
     }
 
     /// Tags the answer: into the exchange, and as a trailer value.
     fn finish(self) -> Option<HeaderValue> {
-        let tags = self.answer.tags(&self.config);
+        let answer = match self.reading {
+            Some((_, answer)) => answer,
+            None => match self.exchange.as_deref().and_then(Exchange::answer_digest) {
+                Some((digest, finish)) => {
+                    Answer::from_digest(&self.config, &digest, finish.as_deref())
+                }
+                // The usage layer saw the stream end without a digest (it
+                // broke off): nothing to tag.
+                None => return None,
+            },
+        };
+        let tags = answer.tags(&self.config);
         record(self.exchange.as_deref(), &tags)
     }
 }

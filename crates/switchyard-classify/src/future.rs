@@ -149,6 +149,16 @@ where
         let observer = Observer::new(config.clone(), pending.exchange.clone());
         return Started::Done(res.map(|b| ClassifyBody::observed(b, observer)));
     }
+    // Read whole by a usage layer inside: its digest is all the tags need.
+    if let Some(ex) = &pending.exchange
+        && let Some((digest, finish)) = ex.answer_digest()
+    {
+        let tags = Answer::from_digest(config, &digest, finish.as_deref()).tags(config);
+        if let Some(value) = record(Some(ex), &tags) {
+            res.headers_mut().insert(RESPONSE_TAGS_NAME, value);
+        }
+        return Started::Done(res.map(ClassifyBody::passthrough));
+    }
     let fits = res
         .body()
         .size_hint()

@@ -217,13 +217,20 @@ fn tag<B>(classifiers: &Classifiers, req: &mut Request<B>) -> Result<Pending, Er
     } else {
         HeaderValue::from_str(&ctx.tags().join(",")).ok()
     };
+    let response = if has_body {
+        classifiers.response.clone()
+    } else {
+        Arc::new(ResponseClassifiers::none())
+    };
+    let exchange = ctx.exchange().clone();
+    if response.any() {
+        // A usage layer inside reads every answer anyway: ask it for what the
+        // response classifiers need, so the answer is parsed once.
+        exchange.want_answer_digest(response.prefix_chars());
+    }
     Ok(Pending {
         request_tags,
-        response: if has_body {
-            classifiers.response.clone()
-        } else {
-            Arc::new(ResponseClassifiers::none())
-        },
-        exchange: Some(ctx.exchange().clone()),
+        response,
+        exchange: Some(exchange),
     })
 }

@@ -4,6 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 use serde_json::Value;
+use switchyard_core::{AnswerDigest, AnswerStart, from_json};
 
 /// Phrases that open a refusal (matched lowercased, near the start of the answer).
 pub const DEFAULT_REFUSAL_PHRASES: &[&str] = &[
@@ -151,12 +152,8 @@ struct WholeChoice<'a> {
 /// What has been seen of an answer so far.
 #[derive(Debug)]
 pub(crate) struct Answer {
-    /// The answer's start, leading white space left out.
-    prefix: String,
-    /// Characters in `prefix`.
-    kept: usize,
-    /// Characters of the start wanted (see [`ResponseClassifiers::prefix_chars`]).
-    need: usize,
+    /// The answer's start (see [`ResponseClassifiers::prefix_chars`]).
+    start: AnswerStart,
     refusal_flag: bool,
     finish: Option<String>,
 }
@@ -171,30 +168,31 @@ impl Answer {
     /// An answer read for `config`'s classifiers.
     pub(crate) fn new(config: &ResponseClassifiers) -> Self {
         Answer {
-            prefix: String::new(),
-            kept: 0,
-            need: config.prefix_chars(),
+            start: AnswerStart::new(config.prefix_chars()),
             refusal_flag: false,
             finish: None,
         }
     }
 
+    /// The answer as the usage layer read it (see [`AnswerDigest`]).
+    pub(crate) fn from_digest(
+        config: &ResponseClassifiers,
+        digest: &AnswerDigest,
+        finish: Option<&str>,
+    ) -> Self {
+        let mut answer = Answer::new(config);
+        answer.start.push(&digest.start);
+        answer.refusal_flag = digest.refused;
+        answer.finish = finish.map(str::to_owned);
+        answer
+    }
+
     fn text(&mut self, s: &str) {
-        let s = if self.kept == 0 { s.trim_start() } else { s };
-        if self.prefix.capacity() == 0 && !s.is_empty() {
-            self.prefix.reserve(self.need);
-        }
-        for c in s.chars() {
-            if self.kept >= self.need {
-                break;
-            }
-            self.prefix.push(c);
-            self.kept += 1;
-        }
+        self.start.push(s);
     }
 
     fn prefix_full(&self) -> bool {
-        self.kept >= self.need
+        self.start.is_full()
     }
 
     fn finish(&mut self, reason: Option<&Value>) {
@@ -208,7 +206,7 @@ impl Answer {
     /// OpenAI-format answers are read through a borrowed typed view (no
     /// `Value` tree); any other shape through [`read_json`](Self::read_json).
     pub(crate) fn read_body(&mut self, body: &[u8]) -> bool {
-        if let Ok(w) = serde_json::from_slice::<Whole<'_>>(body)
+        if let Ok(w) = from_json::<Whole<'_>>(body)
             && w.content.is_none()
             && w.output.is_none()
             && w.choices
@@ -224,7 +222,7 @@ impl Answer {
             }
             return true;
         }
-        match serde_json::from_slice::<Value>(body) {
+        match from_json::<Value>(body) {
             Ok(v) => {
                 self.read_json(&v);
                 true
@@ -333,7 +331,7 @@ impl Answer {
         static CHOICES: LazyLock<memmem::Finder<'static>> =
             LazyLock::new(|| memmem::Finder::new(b"\"choices\""));
         if CHOICES.find(data).is_some()
-            && let Ok(chunk) = serde_json::from_slice::<Chunk<'_>>(data)
+            && let Ok(chunk) = from_json::<Chunk<'_>>(data)
             && let Some(choices) = chunk.choices
         {
             if let Some(c) = choices.first() {
@@ -345,7 +343,7 @@ impl Answer {
             }
             return;
         }
-        let Ok(v) = serde_json::from_slice::<Value>(data) else {
+        let Ok(v) = from_json::<Value>(data) else {
             return;
         };
         if let Some(choices) = v.get("choices").and_then(Value::as_array) {
@@ -382,7 +380,7 @@ impl Answer {
         if let Some(phrases) = &config.refusal {
             let refused = self.refusal_flag
                 || self.finish.as_deref() == Some("refusal")
-                || is_refusal(&self.prefix, phrases);
+                || is_refusal(self.start.as_str(), phrases);
             if refused {
                 tags.push("refusal");
             }
@@ -529,8 +527,8 @@ mod tests {
             let mut valued = Answer::default();
             valued.read_json(&serde_json::from_slice(body).unwrap());
             assert_eq!(
-                (typed.tags(&config), &typed.prefix, &typed.finish),
-                (valued.tags(&config), &valued.prefix, &valued.finish),
+                (typed.tags(&config), typed.start.as_str(), &typed.finish),
+                (valued.tags(&config), valued.start.as_str(), &valued.finish),
                 "{}",
                 String::from_utf8_lossy(body)
             );
@@ -545,7 +543,7 @@ mod tests {
         a.read_event(br#"{"id":"x","choices":[{"index":0,"delta":{"role":"assistant","content":"I'm sorry, but I can't"},"finish_reason":null}]}"#);
         a.read_event(br#"{"id":"x","choices":[{"index":0,"delta":{"content":" do \"that\""},"finish_reason":"length"}]}"#);
         assert_eq!(a.tags(&config), ["refusal", "truncated"]);
-        assert_eq!(a.prefix, "I'm sorry, but I can't do \"that\"");
+        assert_eq!(a.start.as_str(), "I'm sorry, but I can't do \"that\"");
         let mut b = Answer::default();
         b.read_event(
             br#"{"choices":[{"delta":{"content":null,"refusal":"no"},"finish_reason":null}]}"#,
@@ -582,7 +580,7 @@ mod tests {
         a.read_event(chunk("  \n", "null").as_bytes());
         a.read_event(chunk(" I must", "null").as_bytes());
         a.read_event(chunk(" decline.", "null").as_bytes());
-        assert_eq!(a.prefix, "I must decline.");
+        assert_eq!(a.start.as_str(), "I must decline.");
         assert_eq!(a.tags(&config), ["refusal"]);
         // A long answer keeps its start only, and its end is still read.
         let mut b = Answer::new(&config);
@@ -590,7 +588,7 @@ mod tests {
             b.read_event(chunk(" word", "null").as_bytes());
         }
         b.read_event(chunk(" last", r#""length""#).as_bytes());
-        assert_eq!(b.prefix.chars().count(), config.prefix_chars());
+        assert_eq!(b.start.chars(), config.prefix_chars());
         assert_eq!(b.tags(&config), ["truncated"]);
         // A phrase starting at the last byte of the window fits whole.
         let mut c = Answer::new(&config);
@@ -615,7 +613,7 @@ mod tests {
         let truncated_only = ResponseClassifiers::none().truncated(true);
         let mut d = Answer::new(&truncated_only);
         d.read_event(chunk("I must decline.", r#""length""#).as_bytes());
-        assert_eq!(d.prefix, "");
+        assert_eq!(d.start.as_str(), "");
         assert_eq!(d.tags(&truncated_only), ["truncated"]);
     }
 

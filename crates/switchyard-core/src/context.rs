@@ -275,6 +275,82 @@ pub struct ExchangeState {
     /// Redacts what the guard finds in the answer journals keep (set when the
     /// prompt had findings, so a model repeating a secret does not journal it).
     pub guard_redactor: Option<TextRedactor>,
+    /// How many characters of the answer's start a layer outside the usage
+    /// layer wants in an [`AnswerDigest`] (`None`: no digest wanted).
+    pub answer_start_wanted: Option<usize>,
+    /// The usage layer is reading this answer and will write its
+    /// [`AnswerDigest`] when the answer ends (set before the response goes
+    /// out of the usage layer, so only layers outside it see it set).
+    pub answer_watched: bool,
+    /// What the usage layer read of the answer for the layers outside it.
+    pub answer_digest: Option<AnswerDigest>,
+}
+
+/// What the usage layer, which parses every answer, reports of it for the
+/// response classifiers outside it, so they need not parse it again.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AnswerDigest {
+    /// The start of the answer's text (see [`AnswerStart`]).
+    pub start: Arc<str>,
+    /// The provider flagged a refusal (OpenAI's `refusal`, a Responses
+    /// refusal part).
+    pub refused: bool,
+}
+
+/// The start of an answer's text: leading white space left out, then up to
+/// a number of characters; what the refusal classifier reads.
+#[derive(Clone, Debug, Default)]
+pub struct AnswerStart {
+    text: String,
+    kept: usize,
+    want: usize,
+}
+
+impl AnswerStart {
+    /// Keeps up to `chars` characters.
+    pub fn new(chars: usize) -> Self {
+        AnswerStart {
+            text: String::new(),
+            kept: 0,
+            want: chars,
+        }
+    }
+
+    /// Adds the next piece of the answer's text.
+    pub fn push(&mut self, s: &str) {
+        if self.is_full() {
+            return;
+        }
+        let s = if self.kept == 0 { s.trim_start() } else { s };
+        if s.is_empty() {
+            return;
+        }
+        if self.text.capacity() == 0 {
+            self.text.reserve(self.want);
+        }
+        for c in s.chars() {
+            if self.kept >= self.want {
+                break;
+            }
+            self.text.push(c);
+            self.kept += 1;
+        }
+    }
+
+    /// Whether as many characters as wanted are kept.
+    pub fn is_full(&self) -> bool {
+        self.kept >= self.want
+    }
+
+    /// What is kept.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// How many characters are kept.
+    pub fn chars(&self) -> usize {
+        self.kept
+    }
 }
 
 /// A function that redacts secrets in a text, or says there are none (`None`).
@@ -423,6 +499,48 @@ impl Exchange {
     /// Records the class of failure (a layer that refused or broke the exchange).
     pub fn set_error_class(&self, class: ErrorClass) {
         self.lock().error_class = Some(class);
+    }
+
+    /// Asks the usage layer inside for an [`AnswerDigest`] with up to
+    /// `chars` characters of the answer's start (the largest ask wins).
+    pub fn want_answer_digest(&self, chars: usize) {
+        let mut s = self.lock();
+        s.answer_start_wanted = Some(s.answer_start_wanted.map_or(chars, |c| c.max(chars)));
+    }
+
+    /// Called by the usage layer as it takes an answer on: the characters of
+    /// the answer's start wanted, if a digest is wanted; the answer is then
+    /// marked as watched.
+    pub fn watch_answer(&self) -> Option<usize> {
+        let mut s = self.lock();
+        let wanted = s.answer_start_wanted;
+        if wanted.is_some() {
+            s.answer_watched = true;
+        }
+        wanted
+    }
+
+    /// Whether the usage layer is reading the answer and will write its digest.
+    pub fn answer_watched(&self) -> bool {
+        self.lock().answer_watched
+    }
+
+    /// Records the answer's digest (usage layer, when the answer ends).
+    pub fn set_answer_digest(&self, digest: AnswerDigest) {
+        self.lock().answer_digest = Some(digest);
+    }
+
+    /// The answer's digest and finish reason, once the usage layer wrote them.
+    pub fn answer_digest(&self) -> Option<(AnswerDigest, Option<Arc<str>>)> {
+        let s = self.lock();
+        s.answer_digest
+            .clone()
+            .map(|d| (d, s.finish_reason.clone()))
+    }
+
+    /// Who served the request, without copying the rest.
+    pub fn served_by(&self) -> Option<Candidate> {
+        self.lock().served_by.clone()
     }
 
     /// How many attempts were made.
@@ -630,5 +748,47 @@ mod tests {
         let a = Attribution::from_headers(&h);
         assert_eq!(a.source.as_deref(), Some("cli"));
         assert_eq!(a.project, None);
+    }
+
+    #[test]
+    fn an_answer_start_skips_leading_space_and_stops_at_its_size() {
+        let mut start = AnswerStart::new(5);
+        start.push(" \n ");
+        start.push("  h\u{e9}llo world");
+        assert_eq!(
+            (start.as_str(), start.chars(), start.is_full()),
+            ("h\u{e9}llo", 5, true)
+        );
+        start.push("more");
+        assert_eq!(start.as_str(), "h\u{e9}llo");
+        let mut none = AnswerStart::new(0);
+        none.push("text");
+        assert!(none.is_full() && none.as_str().is_empty());
+    }
+
+    #[test]
+    fn only_a_usage_layer_inside_the_asker_watches_the_answer() {
+        // Inside: the classifier asks first, then usage takes the answer on.
+        let ex = Exchange::default();
+        assert!(!ex.answer_watched());
+        ex.want_answer_digest(10);
+        ex.want_answer_digest(4);
+        assert_eq!(ex.watch_answer(), Some(10));
+        assert!(ex.answer_watched());
+        assert_eq!(ex.answer_digest(), None);
+        ex.set_finish_reason("length");
+        ex.set_answer_digest(AnswerDigest {
+            start: "ok".into(),
+            refused: true,
+        });
+        let (digest, finish) = ex.answer_digest().unwrap();
+        assert_eq!(
+            (&*digest.start, digest.refused, finish.as_deref()),
+            ("ok", true, Some("length"))
+        );
+        // Outside, or nobody asked: nothing is watched.
+        let ex = Exchange::default();
+        assert_eq!(ex.watch_answer(), None);
+        assert!(!ex.answer_watched());
     }
 }

@@ -26,6 +26,7 @@ mod error;
 mod ext;
 mod future;
 mod health;
+mod json;
 mod outcome;
 mod parse;
 mod parsed;
@@ -37,13 +38,15 @@ mod stream_error;
 pub use body::{Body, BoxError};
 pub use catch::{Catch, CatchFuture, CatchLayer};
 pub use context::{
-    Attempt, Attribution, Candidate, Exchange, ExchangeState, GuardFinding, Identity, ProviderKeys,
-    Quota, RequestContext, RequestId, RouteDecision, TextRedactor, Usage,
+    AnswerDigest, AnswerStart, Attempt, Attribution, Candidate, Exchange, ExchangeState,
+    GuardFinding, Identity, ProviderKeys, Quota, RequestContext, RequestId, RouteDecision,
+    TextRedactor, Usage,
 };
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;
 pub use health::{AlwaysHealthy, HealthBoard, TargetHealth};
+pub use json::from_json;
 pub use outcome::{Cost, ErrorClass};
 pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;

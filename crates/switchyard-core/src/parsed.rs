@@ -57,7 +57,7 @@ impl ParsedRequest {
     ///
     /// The error is a 400 naming the problem (line and column, or the field).
     pub fn parse(endpoint: Endpoint, raw: Bytes) -> Result<Self, Rejection> {
-        let peek: Peek<'_> = serde_json::from_slice(&raw).map_err(|e| body_error(&raw, &e))?;
+        let peek: Peek<'_> = crate::from_json(&raw).map_err(|e| body_error(&raw, &e))?;
         let model = peek.model.map(|m| Arc::<str>::from(m.as_ref()));
         Ok(ParsedRequest {
             endpoint,
@@ -87,7 +87,7 @@ impl ParsedRequest {
     /// assert_eq!(bad.unwrap_err().message(), "invalid type for `model`: expected a string");
     /// ```
     pub fn parse_json(endpoint: Endpoint, raw: Bytes) -> Result<Self, Rejection> {
-        let value: Value = serde_json::from_slice(&raw).map_err(|e| body_error(&raw, &e))?;
+        let value: Value = crate::from_json(&raw).map_err(|e| body_error(&raw, &e))?;
         let Value::Object(map) = &value else {
             return Err(Rejection::bad_request("request body must be a JSON object"));
         };

@@ -268,7 +268,7 @@ fn write_json(out: &mut BytesMut, value: &serde_json::Value) {
 
 /// Parses one SSE `data` payload as JSON, naming the format on failure.
 pub(crate) fn parse_json(data: &[u8], what: &str) -> Result<serde_json::Value, ConvertError> {
-    serde_json::from_slice(data)
+    switchyard_core::from_json(data)
         .map_err(|e| ConvertError::new(format!("{what} stream event is not JSON: {e}")))
 }
 

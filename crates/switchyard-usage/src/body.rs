@@ -296,12 +296,17 @@ pub(crate) struct StreamObserver {
 }
 
 impl StreamObserver {
-    pub(crate) fn new(acct: Accounting, capture: usize) -> Self {
+    /// `start`: characters of the answer's start to keep for its digest, if wanted.
+    pub(crate) fn new(acct: Accounting, capture: usize, start: Option<usize>) -> Self {
         let splitter = acct.strip_usage_chunk.then(Splitter::default);
+        let obs = Observation::new(capture);
         StreamObserver {
             acct,
             parser: SseParser::new(),
-            obs: Observation::new(capture),
+            obs: match start {
+                Some(chars) => obs.with_start(chars),
+                None => obs,
+            },
             first_token: false,
             splitter,
             held: BytesMut::new(),

@@ -98,7 +98,7 @@ impl Accounting {
     /// Turns what was observed into usage and cost, and writes them (with the
     /// finish reason, model and answer text) into the exchange.
     pub(crate) fn finish(&self, obs: &Observation) -> Accounted {
-        let served = self.exchange.snapshot().served_by;
+        let served = self.exchange.served_by();
         let (provider, model) = match &served {
             Some(c) => (&*c.provider, &*c.model),
             None => ("", self.request.model()),
@@ -153,6 +153,9 @@ impl Accounting {
         let (text, truncated) = obs.answer();
         if !text.is_empty() || truncated {
             ex.set_output_text(text, truncated);
+        }
+        if let Some(digest) = obs.digest() {
+            ex.set_answer_digest(digest);
         }
         Accounted { usage, cost }
     }
@@ -243,7 +246,8 @@ where
                     }
                     if is_event_stream(&res) {
                         let limit = acct.exchange.capture_limit();
-                        let observer = StreamObserver::new(acct, limit);
+                        let start = acct.exchange.watch_answer();
+                        let observer = StreamObserver::new(acct, limit, start);
                         return Poll::Ready(Ok(res.map(|b| UsageBody::observed(b, observer))));
                     }
                     *this.accounting = Some(acct);
@@ -332,6 +336,9 @@ fn complete<B: Body>(r: Reading<B>, accounting: Option<Accounting>) -> Response<
     if let Some(acct) = accounting {
         acct.exchange.add_upstream_body_wait(r.started.elapsed());
         let mut obs = Observation::new(acct.exchange.capture_limit());
+        if let Some(chars) = acct.exchange.watch_answer() {
+            obs = obs.with_start(chars);
+        }
         acct.format.read_body(&bytes, &mut obs);
         let Accounted { usage, cost } = acct.finish(&obs);
         let h = &mut head.headers;

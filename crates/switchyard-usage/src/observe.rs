@@ -1,5 +1,7 @@
 //! [`Observation`]: what the usage layer learns from an answer as it passes.
 
+use switchyard_core::{AnswerDigest, AnswerStart};
+
 /// Text kept for counting tokens when the provider reports none: 1 MiB, then
 /// only characters are counted.
 const COUNT_CAP: usize = 1 << 20;
@@ -27,6 +29,10 @@ pub struct Observation {
     pub model: Option<String>,
     /// The provider reported an error instead of (or in the middle of) the answer.
     pub error: bool,
+    /// The provider flagged a refusal (OpenAI's `refusal`, a Responses refusal).
+    pub refused: bool,
+    /// The start of the answer, when a layer outside asked for a digest.
+    start: Option<AnswerStart>,
     capture: usize,
     answer: String,
     answer_truncated: bool,
@@ -43,10 +49,28 @@ impl Observation {
         }
     }
 
+    /// Also keeps the first `chars` characters of the answer for its
+    /// [`digest`](Self::digest).
+    pub fn with_start(mut self, chars: usize) -> Self {
+        self.start = Some(AnswerStart::new(chars));
+        self
+    }
+
+    /// What the classifiers outside read of the answer, if they asked.
+    pub fn digest(&self) -> Option<AnswerDigest> {
+        self.start.as_ref().map(|s| AnswerDigest {
+            start: s.as_str().into(),
+            refused: self.refused,
+        })
+    }
+
     /// Adds answer text: counted, and captured up to the limit.
     pub fn push_answer(&mut self, text: &str) {
         if text.is_empty() {
             return;
+        }
+        if let Some(start) = &mut self.start {
+            start.push(text);
         }
         let room = self.capture.saturating_sub(self.answer.len());
         if text.len() <= room {

@@ -249,7 +249,7 @@ async fn whole(body: Body, t: &Translation) -> Result<Bytes, Error> {
 }
 
 fn decode_whole(t: &Translation, bytes: &[u8]) -> Result<ir::Response, Error> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
+    let v: Value = switchyard_core::from_json(bytes).map_err(|e| {
         Error::upstream(format!(
             "the {} upstream answered something that is not JSON",
             t.upstream.as_str()

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use switchyard_core::SseEvent;
+use switchyard_core::{SseEvent, from_json};
 
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
@@ -95,7 +95,7 @@ impl WireFormat for AnthropicMessages {
     }
 
     fn read_body(&self, body: &[u8], out: &mut Observation) {
-        let m = match serde_json::from_slice::<Message<'_>>(body) {
+        let m = match from_json::<Message<'_>>(body) {
             Ok(m) => m,
             Err(e) => {
                 tracing::debug!(error = %e, "answer is not an Anthropic message");
@@ -121,7 +121,7 @@ impl WireFormat for AnthropicMessages {
     }
 
     fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
-        let Ok(ev) = serde_json::from_slice::<Event<'_>>(event.data) else {
+        let Ok(ev) = from_json::<Event<'_>>(event.data) else {
             return EventKind::Other;
         };
         match ev.kind.as_ref() {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_core::{ParsedRequest, SseEvent};
+use switchyard_core::{ParsedRequest, SseEvent, from_json};
 
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
@@ -168,6 +168,9 @@ fn push(out: &mut Observation, text: &str, answer: bool) {
 
 fn read_message(m: &Message<'_>, out: &mut Observation, first: bool) -> bool {
     let mut token = false;
+    if first && m.refusal.is_some() {
+        out.refused = true;
+    }
     for text in [&m.content, &m.refusal].into_iter().flatten() {
         token |= !text.is_empty();
         push(out, text, first);
@@ -191,7 +194,7 @@ fn read_chunk(event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
     if event.is_done() {
         return EventKind::Other;
     }
-    let Ok(answer) = serde_json::from_slice::<Answer<'_>>(event.data) else {
+    let Ok(answer) = from_json::<Answer<'_>>(event.data) else {
         return EventKind::Other;
     };
     if answer.error.is_some() {
@@ -210,7 +213,7 @@ fn read_chunk(event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
 }
 
 fn read_whole(body: &[u8], out: &mut Observation) {
-    match serde_json::from_slice::<Answer<'_>>(body) {
+    match from_json::<Answer<'_>>(body) {
         Ok(answer) => {
             read_answer(&answer, out);
         }
@@ -296,7 +299,7 @@ impl WireFormat for OpenAiEmbeddings {
             #[serde(default)]
             usage: Option<Usage>,
         }
-        if let Ok(e) = serde_json::from_slice::<Embeddings<'_>>(body) {
+        if let Ok(e) = from_json::<Embeddings<'_>>(body) {
             out.model = e.model.map(Cow::into_owned);
             if let Some(usage) = e.usage {
                 usage.apply(out);
@@ -320,18 +323,21 @@ impl WireFormat for OpenAiResponses {
     }
 
     fn read_body(&self, body: &[u8], out: &mut Observation) {
-        match serde_json::from_slice::<Response<'_>>(body) {
+        match from_json::<Response<'_>>(body) {
             Ok(r) => read_response(&r, out, true),
             Err(e) => tracing::debug!(error = %e, "answer is not a Responses object"),
         }
     }
 
     fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
-        let Ok(ev) = serde_json::from_slice::<ResponseEvent<'_>>(event.data) else {
+        let Ok(ev) = from_json::<ResponseEvent<'_>>(event.data) else {
             return EventKind::Other;
         };
         match ev.kind.as_ref() {
             "response.output_text.delta" | "response.refusal.delta" => {
+                if ev.kind == "response.refusal.delta" {
+                    out.refused = true;
+                }
                 let delta = ev.delta.as_deref().unwrap_or_default();
                 out.push_answer(delta);
                 EventKind::Content
@@ -401,6 +407,8 @@ struct OutputItem<'a> {
 
 #[derive(Deserialize)]
 struct OutputContent<'a> {
+    #[serde(default, rename = "type", borrow)]
+    kind: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     text: Option<Cow<'a, str>>,
 }
@@ -424,6 +432,9 @@ fn read_response(r: &Response<'_>, out: &mut Observation, with_text: bool) {
     if with_text {
         for item in &r.output {
             for part in &item.content {
+                if part.kind.as_deref() == Some("refusal") {
+                    out.refused = true;
+                }
                 if let Some(text) = &part.text {
                     out.push_answer(text);
                 }
@@ -556,5 +567,43 @@ mod tests {
             &mut o,
         );
         assert_eq!((o.input_tokens, o.output_tokens), (Some(7), Some(0)));
+    }
+
+    #[test]
+    fn the_digest_has_the_answer_start_and_the_refusal_flag() {
+        let digest = |o: &Observation| o.digest().map(|d| (d.start.to_string(), d.refused));
+        // Not asked for: none.
+        let mut o = Observation::new(0);
+        OpenAiChat.read_body(
+            br#"{"choices":[{"index":0,"message":{"content":"hi"}}]}"#,
+            &mut o,
+        );
+        assert_eq!(digest(&o), None);
+        // Chat, whole: the start of the first choice; a refusal flags it.
+        let mut o = Observation::new(0).with_start(4);
+        OpenAiChat.read_body(
+            br#"{"choices":[{"index":0,"message":{"content":"  hello there","refusal":null}},{"index":1,"message":{"content":"other","refusal":"no"}}]}"#,
+            &mut o,
+        );
+        assert_eq!(digest(&o), Some(("hell".into(), false)));
+        let mut o = Observation::new(0).with_start(40);
+        OpenAiChat.read_event(
+            &event(r#"{"choices":[{"index":0,"delta":{"content":null,"refusal":""},"finish_reason":null}]}"#),
+            &mut o,
+        );
+        assert_eq!(digest(&o), Some((String::new(), true)));
+        // Responses, whole and streamed.
+        let mut o = Observation::new(0).with_start(40);
+        OpenAiResponses.read_body(
+            br#"{"status":"completed","output":[{"type":"message","content":[{"type":"refusal","refusal":"No."}]}]}"#,
+            &mut o,
+        );
+        assert_eq!(digest(&o), Some((String::new(), true)));
+        let mut o = Observation::new(0).with_start(40);
+        OpenAiResponses.read_event(
+            &event(r#"{"type":"response.refusal.delta","delta":"No."}"#),
+            &mut o,
+        );
+        assert_eq!(digest(&o), Some(("No.".into(), true)));
     }
 }
