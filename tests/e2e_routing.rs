@@ -876,7 +876,6 @@ remove = ["user"]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streamed_answers_get_their_tags_as_a_trailer() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let s = setup("").await;
     s.a.push(Reply::Events {
         events: vec![
@@ -886,19 +885,8 @@ async fn streamed_answers_get_their_tags_as_a_trailer() {
         ],
         delay: Duration::from_millis(5),
     });
-    let body = json!({"model": "gpt-4o", "stream": true, "messages": user("count")}).to_string();
-    let addr = s.gw.url.trim_start_matches("http://").to_owned();
-    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let req = format!(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\nte: trailers\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    tcp.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_string(&mut out))
-        .await
-        .unwrap()
-        .unwrap();
+    let body = json!({"model": "gpt-4o", "stream": true, "messages": user("count")});
+    let out = raw_post(&s.gw, "/v1/chat/completions", &body).await;
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("data: [DONE]"), "{out}");
     let (_, tail) = out.rsplit_once("data: [DONE]").unwrap();
