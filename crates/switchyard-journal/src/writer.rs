@@ -28,7 +28,7 @@ enum Control {
 
 /// How long the writer lets records gather between two batches while they
 /// keep coming: a request costs a queue push, never a thread wake-up.
-const FLUSH_EVERY: Duration = Duration::from_millis(50);
+const FLUSH_EVERY: Duration = Duration::from_millis(5);
 
 /// The journal: a hook for the recorder and a handle for queries.
 ///
