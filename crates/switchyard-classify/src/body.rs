@@ -47,14 +47,9 @@ impl Observer {
     fn finish(self) -> Option<HeaderValue> {
         let answer = match self.reading {
             Some((_, answer)) => answer,
-            None => match self.exchange.as_deref().and_then(Exchange::answer_digest) {
-                Some((digest, finish)) => {
-                    Answer::from_digest(&self.config, &digest, finish.as_deref())
-                }
-                // The usage layer saw the stream end without a digest (it
-                // broke off): nothing to tag.
-                None => return None,
-            },
+            // The usage layer saw the stream end without a digest (it broke
+            // off): nothing to tag.
+            None => Answer::from_digest(&self.config, self.exchange.as_deref()?)?,
         };
         let tags = answer.tags(&self.config);
         record(self.exchange.as_deref(), &tags)

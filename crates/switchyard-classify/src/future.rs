@@ -151,9 +151,9 @@ where
     }
     // Read whole by a usage layer inside: its digest is all the tags need.
     if let Some(ex) = &pending.exchange
-        && let Some((digest, finish)) = ex.answer_digest()
+        && let Some(answer) = Answer::from_digest(config, ex)
     {
-        let tags = Answer::from_digest(config, &digest, finish.as_deref()).tags(config);
+        let tags = answer.tags(config);
         if let Some(value) = record(Some(ex), &tags) {
             res.headers_mut().insert(RESPONSE_TAGS_NAME, value);
         }

@@ -4,7 +4,7 @@ use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 use serde_json::Value;
-use switchyard_core::{AnswerDigest, AnswerStart, from_json};
+use switchyard_core::{AnswerStart, Exchange, from_json};
 
 /// Phrases that open a refusal (matched lowercased, near the start of the answer).
 pub const DEFAULT_REFUSAL_PHRASES: &[&str] = &[
@@ -174,17 +174,15 @@ impl Answer {
         }
     }
 
-    /// The answer as the usage layer read it (see [`AnswerDigest`]).
-    pub(crate) fn from_digest(
-        config: &ResponseClassifiers,
-        digest: &AnswerDigest,
-        finish: Option<&str>,
-    ) -> Self {
+    /// The answer as a usage layer inside read it, once it wrote its
+    /// [`AnswerDigest`](switchyard_core::AnswerDigest) into `exchange`.
+    pub(crate) fn from_digest(config: &ResponseClassifiers, exchange: &Exchange) -> Option<Self> {
+        let (digest, finish) = exchange.answer_digest()?;
         let mut answer = Answer::new(config);
         answer.start.push(&digest.start);
         answer.refusal_flag = digest.refused;
-        answer.finish = finish.map(str::to_owned);
-        answer
+        answer.finish = finish.as_deref().map(str::to_owned);
+        Some(answer)
     }
 
     fn text(&mut self, s: &str) {

@@ -17,19 +17,18 @@ pub(crate) fn open(path: Option<&Path>) -> Result<Connection, String> {
             .map_err(|e| format!("opening the journal `{}`: {e}", p.display()))?,
         None => Connection::open_in_memory().map_err(|e| format!("opening the journal: {e}"))?,
     };
-    if path.is_none() {
-        // Rows carry kilobytes of bodies: on 4 KiB pages nearly every insert
-        // splits a page. 16 KiB pages cut the insert's cost by about a
-        // quarter. (Memory only: a file journal's WAL would write each
-        // touched index page whole, four times larger.)
-        conn.pragma_update(None, "page_size", 16384)
-            .map_err(|e| format!("setting up the journal: {e}"))?;
-    }
     if path.is_some() {
         // WAL: readers never block the writer, and a killed process loses
         // nothing committed. NORMAL sync: durable across process crashes.
         conn.pragma_update(None, "journal_mode", "WAL")
             .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+            .map_err(|e| format!("setting up the journal: {e}"))?;
+    } else {
+        // Rows carry kilobytes of bodies: on 4 KiB pages nearly every insert
+        // splits a page. 16 KiB pages cut the insert's cost by about a
+        // quarter. (Memory only: a file journal's WAL would write each
+        // touched index page whole, four times larger.)
+        conn.pragma_update(None, "page_size", 16384)
             .map_err(|e| format!("setting up the journal: {e}"))?;
     }
     conn.busy_timeout(std::time::Duration::from_secs(5))

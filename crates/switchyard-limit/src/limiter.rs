@@ -213,12 +213,12 @@ impl Limiter {
         }
     }
 
-    /// What is left of `limit` at `now_ms` (memory store: exact; shared: not known without asking).
     /// Sets the remaining-budget gauge of `limit` (see [`BUDGET_REMAINING`](crate::metrics::BUDGET_REMAINING)).
     pub(crate) fn report_budget(&self, limit: &Limit, usd: f64) {
         self.gauges.set(&limit.name, usd);
     }
 
+    /// What is left of `limit` at `now_ms` (memory store: exact; shared: not known without asking).
     pub(crate) fn remaining(&self, limit: &Limit, now_ms: u64) -> Option<u64> {
         match &*self.backend {
             Backend::Memory(store) => {

@@ -10,7 +10,6 @@ use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
-use pin_project_lite::pin_project;
 use switchyard_core::{Body, BoxError, Error};
 
 use crate::client::HttpClient;
@@ -167,20 +166,10 @@ pub(crate) fn request_error(id: &str, e: reqwest::Error) -> Error {
 /// Maps a failure of the direct client like [`request_error`] does
 /// reqwest's (the messages are the same).
 fn direct_error(id: &str, e: &hyper_util::client::legacy::Error) -> Error {
-    let timed_out = {
-        let mut source = std::error::Error::source(e);
-        let mut found = false;
-        while let Some(s) = source {
-            if s.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
-            {
-                found = true;
-                break;
-            }
-            source = s.source();
-        }
-        found
-    };
+    let timed_out = std::iter::successors(std::error::Error::source(e), |s| s.source()).any(|s| {
+        s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+    });
     let error = if e.is_connect() && timed_out {
         Error::timeout(format!("timed out connecting to upstream `{id}`"))
     } else if e.is_connect() {
@@ -234,12 +223,10 @@ impl http_body::Body for Rest {
     }
 }
 
-pin_project! {
-    /// An upstream body whose first frame was read at the commit point.
-    struct Committed {
-        first: Option<Frame<Bytes>>,
-        rest: Rest,
-    }
+/// An upstream body whose first frame was read at the commit point.
+struct Committed {
+    first: Option<Frame<Bytes>>,
+    rest: Rest,
 }
 
 impl http_body::Body for Committed {
@@ -250,11 +237,11 @@ impl http_body::Body for Committed {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let this = self.project();
+        let this = self.get_mut();
         if let Some(first) = this.first.take() {
             return Poll::Ready(Some(Ok(first)));
         }
-        Pin::new(this.rest).poll_frame(cx)
+        Pin::new(&mut this.rest).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {

@@ -296,17 +296,12 @@ pub(crate) struct StreamObserver {
 }
 
 impl StreamObserver {
-    /// `start`: characters of the answer's start to keep for its digest, if wanted.
-    pub(crate) fn new(acct: Accounting, capture: usize, start: Option<usize>) -> Self {
+    pub(crate) fn new(acct: Accounting) -> Self {
         let splitter = acct.strip_usage_chunk.then(Splitter::default);
-        let obs = Observation::new(capture);
         StreamObserver {
+            obs: acct.observation(),
             acct,
             parser: SseParser::new(),
-            obs: match start {
-                Some(chars) => obs.with_start(chars),
-                None => obs,
-            },
             first_token: false,
             splitter,
             held: BytesMut::new(),

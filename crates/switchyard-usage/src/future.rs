@@ -95,6 +95,17 @@ pub(crate) struct Accounted {
 }
 
 impl Accounting {
+    /// An empty observation of the answer this layer takes on: keeping as
+    /// much text as the recorder wants, and the answer's start when a layer
+    /// outside asked for a digest (the answer is then marked watched).
+    pub(crate) fn observation(&self) -> Observation {
+        let obs = Observation::new(self.exchange.capture_limit());
+        match self.exchange.watch_answer() {
+            Some(chars) => obs.with_start(chars),
+            None => obs,
+        }
+    }
+
     /// Turns what was observed into usage and cost, and writes them (with the
     /// finish reason, model and answer text) into the exchange.
     pub(crate) fn finish(&self, obs: &Observation) -> Accounted {
@@ -245,9 +256,7 @@ where
                         return Poll::Ready(Ok(res.map(UsageBody::plain)));
                     }
                     if is_event_stream(&res) {
-                        let limit = acct.exchange.capture_limit();
-                        let start = acct.exchange.watch_answer();
-                        let observer = StreamObserver::new(acct, limit, start);
+                        let observer = StreamObserver::new(acct);
                         return Poll::Ready(Ok(res.map(|b| UsageBody::observed(b, observer))));
                     }
                     *this.accounting = Some(acct);
@@ -335,10 +344,7 @@ fn complete<B: Body>(r: Reading<B>, accounting: Option<Accounting>) -> Response<
     let mut head = r.head;
     if let Some(acct) = accounting {
         acct.exchange.add_upstream_body_wait(r.started.elapsed());
-        let mut obs = Observation::new(acct.exchange.capture_limit());
-        if let Some(chars) = acct.exchange.watch_answer() {
-            obs = obs.with_start(chars);
-        }
+        let mut obs = acct.observation();
         acct.format.read_body(&bytes, &mut obs);
         let Accounted { usage, cost } = acct.finish(&obs);
         let h = &mut head.headers;
