@@ -618,20 +618,27 @@ discovered = ["c", "vllm"]
         vllm.base_url()
     ))
     .await;
-    // Discovery runs in the background right after start: wait for it.
-    let mut routed = (String::new(), String::new());
+    // Discovery runs in the background right after start: wait until both
+    // lists are in (a model only `c` lists, and one only `vllm` lists, are
+    // served), since whichever finishes first routes alone meanwhile.
     for _ in 0..100 {
-        let res = s
-            .chat(json!({"model": "qwen3:8b", "messages": user("x")}), &[])
-            .await;
-        if res.status() == 200 {
-            let h = |n: &str| res.headers()[n].to_str().unwrap().to_owned();
-            routed = (h("x-switchyard-provider"), h("x-switchyard-route"));
+        let mut ready = true;
+        for model in ["llama3.2:latest", "mistral-small"] {
+            let res = s
+                .chat(json!({"model": model, "messages": user("x")}), &[])
+                .await;
+            ready &= res.status() == 200;
+        }
+        if ready {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(routed, ("c".to_owned(), "rule:local-first".to_owned()));
+    assert_eq!(
+        s.who("qwen3:8b", "x", &[]).await,
+        ("c".into(), "rule:local-first".into()),
+        "both list it: the rule's first provider"
+    );
     assert_eq!(s.last("c")["model"], "qwen3:8b");
     assert_eq!(
         s.who("llama3.2", "x", &[]).await,

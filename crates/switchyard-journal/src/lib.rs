@@ -7,7 +7,8 @@
 //! (never blocking the request; a full queue drops the record and counts it
 //! in [`Journal::dropped`] and the `switchyard_journal_dropped_total` metric).
 //! One writer thread drains the queue in transactions of up to `batch_size`
-//! records.
+//! records. Without a file (`path` unset) the records are kept in memory,
+//! the newest `max_rows` of them, and queried there: no queue, no thread.
 //!
 //! # Example
 //!
@@ -24,21 +25,23 @@
 //!
 //! # Behavior
 //!
-//! - SQLite (WAL mode) is the embedded default: a file named by `path`, or an
-//!   in-memory database when none is. Its schema is versioned
-//!   (`PRAGMA user_version`) and migrated on open; a newer schema is refused.
+//! - SQLite (WAL mode) is the embedded store: a file named by `path`. Its
+//!   schema is versioned (`PRAGMA user_version`) and migrated on open; a
+//!   newer schema is refused. Without a `path` the records stay in memory
+//!   (lost at exit), and queries answer the same JSON.
 //! - Retention: rows older than `retention_days`, and the oldest rows past
 //!   `max_rows`, are deleted as the writer goes.
 //! - [`Journal::close`] writes everything queued before it returns: a clean
 //!   shutdown loses nothing. A killed process loses at most what was queued
 //!   and not yet committed.
-//! - Queries on a file run on their own read-only connection; on the
-//!   in-memory database they run on the writer thread between batches.
+//! - Queries on a file run on their own read-only connection; in memory
+//!   they copy the matching records' `Arc`s under a short lock, then compute.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod config;
 mod jsonl;
+mod memory;
 mod query;
 mod schema;
 mod sqlite;

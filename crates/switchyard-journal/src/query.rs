@@ -387,39 +387,56 @@ fn projects(conn: &Connection, since_ms: i64) -> Result<Vec<ProjectActivity>, St
 impl Journal {
     /// A page of records matching `filter`, newest first, without bodies.
     pub async fn records(&self, filter: RecordFilter) -> Result<Page, String> {
-        self.query(move |c| list(c, &filter)).await
+        let f = filter.clone();
+        self.query(move |ring| ring.list(&f), move |c| list(c, &filter))
+            .await
     }
 
     /// One record with everything, bodies included.
     pub async fn record(&self, id: String) -> Result<Option<Value>, String> {
-        self.query(move |c| {
-            let sql = format!("SELECT {LEAN}, {FULL} FROM records WHERE id = ?1");
-            match c.query_row(&sql, [id], |r| row_json(r, true)) {
-                Ok(v) => Ok(Some(v)),
-                Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
-                Err(e) => Err(sql_err(e)),
-            }
-        })
+        let wanted = id.clone();
+        self.query(
+            move |ring| ring.record(&wanted),
+            move |c| {
+                let sql = format!("SELECT {LEAN}, {FULL} FROM records WHERE id = ?1");
+                match c.query_row(&sql, [id], |r| row_json(r, true)) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+                    Err(e) => Err(sql_err(e)),
+                }
+            },
+        )
         .await
     }
 
     /// Totals and breakdowns of the records in `[since_ms, until_ms)`.
     pub async fn stats(&self, since_ms: i64, until_ms: i64) -> Result<Stats, String> {
-        self.query(move |c| stats(c, since_ms, until_ms)).await
+        self.query(
+            move |ring| ring.stats(since_ms, until_ms),
+            move |c| stats(c, since_ms, until_ms),
+        )
+        .await
     }
 
     /// Projects with a request since `since_ms`, most recent first.
     pub async fn projects(&self, since_ms: i64) -> Result<Vec<ProjectActivity>, String> {
-        self.query(move |c| projects(c, since_ms)).await
+        self.query(
+            move |ring| ring.projects(since_ms),
+            move |c| projects(c, since_ms),
+        )
+        .await
     }
 
     /// How many records the journal holds.
     pub async fn count(&self) -> Result<u64, String> {
-        self.query(|c| {
-            c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
-                .map(|n| n as u64)
-                .map_err(sql_err)
-        })
+        self.query(
+            |ring| ring.len() as u64,
+            |c| {
+                c.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))
+                    .map(|n| n as u64)
+                    .map_err(sql_err)
+            },
+        )
         .await
     }
 }

@@ -1,4 +1,5 @@
-//! [`Journal`]: the bounded queue, the writer thread, and queries.
+//! [`Journal`]: the in-memory ring, the bounded queue and writer thread of
+//! the file sinks, and queries.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,13 +15,11 @@ use switchyard_recorder::{OnRecord, Record};
 
 use crate::config::JournalConfig;
 use crate::jsonl::JsonlSink;
+use crate::memory::Ring;
 use crate::sqlite;
 use crate::{DROPPED_METRIC, QUEUE_METRIC, WRITTEN_METRIC};
 
-type Query = Box<dyn FnOnce(&Connection) + Send>;
-
 enum Control {
-    Query(Query),
     /// The queue filled to its wake-up mark: write now.
     Flush,
     Close(std::sync::mpsc::Sender<()>),
@@ -48,6 +47,12 @@ struct Shared {
     /// Queue depth at which a push wakes the writer before its tick.
     wake_at: usize,
     file: Option<PathBuf>,
+    /// The in-memory journal (no `path`): records go straight into it.
+    ring: Option<Ring>,
+    /// Whether a file sink (SQLite or JSONL) takes records through the queue.
+    queued_sinks: bool,
+    /// `switchyard_journal_written_total`, looked up once.
+    written_metric: std::sync::OnceLock<metrics::Counter>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// What the writer needs, until [`Journal::start`] takes it.
     pending: Mutex<Option<Pending>>,
@@ -69,7 +74,8 @@ impl std::fmt::Debug for Journal {
 }
 
 struct Writer {
-    conn: Connection,
+    /// The SQLite file, if any (else only a JSONL file).
+    conn: Option<Connection>,
     jsonl: Option<JsonlSink>,
     records: Receiver<Arc<Record>>,
     control: Receiver<Control>,
@@ -106,6 +112,12 @@ impl Journal {
                 capacity: config.queue_capacity,
                 wake_at: (config.batch_size.min(config.queue_capacity) / 2).max(1),
                 file: config.path.clone(),
+                ring: config
+                    .path
+                    .is_none()
+                    .then(|| Ring::new(config.row_limit(), config.retention_days)),
+                queued_sinks: config.path.is_some() || config.jsonl.is_some(),
+                written_metric: std::sync::OnceLock::new(),
                 writer: Mutex::new(None),
                 pending: Mutex::new(Some(Pending {
                     config: config.clone(),
@@ -116,17 +128,27 @@ impl Journal {
         })
     }
 
-    /// Opens the sinks (creating and migrating the database) and starts the
-    /// writer thread; does nothing if already started.
+    /// Opens the file sinks (creating and migrating the database) and starts
+    /// their writer thread; does nothing if already started. An in-memory
+    /// journal without a JSONL file has no thread.
     pub fn start(&self) -> Result<(), String> {
         let mut pending = lock(&self.shared.pending);
         let Some(p) = pending.take() else {
             return Ok(());
         };
-        let opened = sqlite::open(p.config.path.as_deref()).and_then(|conn| {
-            let jsonl = p.config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
-            Ok((conn, jsonl))
-        });
+        if !self.shared.queued_sinks {
+            return Ok(());
+        }
+        let opened = p
+            .config
+            .path
+            .as_deref()
+            .map(|path| sqlite::open(Some(path)))
+            .transpose()
+            .and_then(|conn| {
+                let jsonl = p.config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
+                Ok((conn, jsonl))
+            });
         let (conn, jsonl) = match opened {
             Ok(sinks) => sinks,
             Err(e) => {
@@ -154,10 +176,23 @@ impl Journal {
         Ok(())
     }
 
-    /// Queues a record; counts it as dropped if the queue is full or closed.
+    /// Keeps a record: in the in-memory ring at once, and/or queued for the
+    /// file sinks' writer. Counts it as dropped if the queue is full or the
+    /// journal closed.
     pub fn push(&self, record: Arc<Record>) {
         if self.shared.closed.load(Ordering::Acquire) {
             return self.drop_one();
+        }
+        if let Some(ring) = &self.shared.ring {
+            ring.push(record.clone());
+            self.shared.written.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .written_metric
+                .get_or_init(|| metrics::counter!(WRITTEN_METRIC))
+                .increment(1);
+            if !self.shared.queued_sinks {
+                return;
+            }
         }
         match self.tx.try_send(record) {
             Ok(()) => {
@@ -182,7 +217,7 @@ impl Journal {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Records written so far.
+    /// Records written so far (kept in memory, or committed to the SQLite file).
     pub fn written(&self) -> u64 {
         self.shared.written.load(Ordering::Relaxed)
     }
@@ -201,8 +236,8 @@ impl Journal {
     /// `timeout`. Records pushed afterwards are counted as dropped.
     pub fn close(&self, timeout: Duration) {
         self.shared.closed.store(true, Ordering::Release);
-        if lock(&self.shared.pending).is_some() {
-            return; // never started: nothing was written, and nothing will be
+        if !self.shared.queued_sinks || lock(&self.shared.pending).is_some() {
+            return; // no writer, or never started: nothing waits to be written
         }
         let (ack, done) = std::sync::mpsc::channel();
         if self.control.send(Control::Close(ack)).is_ok() && done.recv_timeout(timeout).is_err() {
@@ -215,29 +250,27 @@ impl Journal {
         }
     }
 
-    /// Runs `f` on a connection to the journal: a fresh read-only one for a
-    /// file, the writer's for the in-memory database.
-    pub(crate) async fn query<T, F>(&self, f: F) -> Result<T, String>
+    /// Runs `memory` on the in-memory ring, or `file` on a fresh read-only
+    /// connection to the SQLite file; either on a blocking thread, since a
+    /// query scans up to all the records.
+    pub(crate) async fn query<T, M, F>(&self, memory: M, file: F) -> Result<T, String>
     where
         T: Send + 'static,
+        M: FnOnce(&Ring) -> T + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, String> + Send + 'static,
     {
-        if let Some(path) = self.shared.file.clone() {
-            return tokio::task::spawn_blocking(move || f(&sqlite::open_reader(&path)?))
-                .await
-                .map_err(|e| format!("journal query failed: {e}"))?;
-        }
-        if lock(&self.shared.pending).is_some() {
-            return Err("the journal is not started".to_owned());
-        }
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let job: Query = Box::new(move |conn| {
-            let _ = tx.send(f(conn));
-        });
-        self.control
-            .send(Control::Query(job))
-            .map_err(|_| "the journal is closed".to_owned())?;
-        rx.await.map_err(|_| "the journal is closed".to_owned())?
+        let job = match self.shared.file.clone() {
+            Some(path) => tokio::task::spawn_blocking(move || file(&sqlite::open_reader(&path)?)),
+            None => {
+                let journal = self.clone();
+                tokio::task::spawn_blocking(move || match &journal.shared.ring {
+                    Some(ring) => Ok(memory(ring)),
+                    None => Err("the journal has no store".to_owned()),
+                })
+            }
+        };
+        job.await
+            .map_err(|e| format!("journal query failed: {e}"))?
     }
 }
 
@@ -290,11 +323,6 @@ impl Writer {
                 }
             };
             match control {
-                Some(Control::Query(q)) => {
-                    // Queries see every record queued before them.
-                    self.drain(&mut batch);
-                    q(&self.conn);
-                }
                 Some(Control::Close(ack)) => {
                     self.drain(&mut batch);
                     self.retain();
@@ -340,15 +368,17 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
-        if let Err(e) = sqlite::insert(&mut self.conn, batch) {
-            tracing::error!(error = %e, records = batch.len(), "writing the journal failed");
-            self.dropped
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            metrics::counter!(DROPPED_METRIC).increment(batch.len() as u64);
-        } else {
-            self.written
-                .fetch_add(batch.len() as u64, Ordering::Relaxed);
-            metrics::counter!(WRITTEN_METRIC).increment(batch.len() as u64);
+        if let Some(conn) = &mut self.conn {
+            if let Err(e) = sqlite::insert(conn, batch) {
+                tracing::error!(error = %e, records = batch.len(), "writing the journal failed");
+                self.dropped
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                metrics::counter!(DROPPED_METRIC).increment(batch.len() as u64);
+            } else {
+                self.written
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                metrics::counter!(WRITTEN_METRIC).increment(batch.len() as u64);
+            }
         }
         if let Some(jsonl) = &mut self.jsonl
             && let Err(e) = jsonl.write(batch)
@@ -368,7 +398,8 @@ impl Writer {
 
     fn retain(&mut self) {
         self.unretained = 0;
-        match sqlite::retain(&self.conn, self.retention_days, self.max_rows) {
+        let Some(conn) = &self.conn else { return };
+        match sqlite::retain(conn, self.retention_days, self.max_rows) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(deleted = n, "journal retention"),
             Err(e) => tracing::warn!(error = %e, "journal retention failed"),

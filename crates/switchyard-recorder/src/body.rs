@@ -156,7 +156,7 @@ impl<H: OnRecord> InFlight<H> {
             stream: parsed.is_some_and(ParsedRequest::is_stream),
             attribution: ctx.attribution().clone(),
             requested_model: parsed.and_then(|p| p.model()).map(str::to_owned),
-            request_body: keep(&raw, capture),
+            request_body: Bytes::copy_from_slice(&raw[..raw.len().min(capture)]),
             request_truncated,
             capture,
             start: ctx.started(),
@@ -313,10 +313,13 @@ impl<H: OnRecord> InFlight<H> {
             .served_by
             .as_ref()
             .or(ex.attempts.last().map(|a| &a.candidate));
-        let response_body = self.response.take().map(|frames| match frames.len() {
-            1 => frames.into_iter().next().unwrap_or_default(),
-            _ => Bytes::from(frames.concat()),
-        });
+        // Bodies are copied out of the buffers they were read into: a slice
+        // would keep that whole buffer (hyper's read buffer, up to hundreds
+        // of KiB) alive for as long as a journal or the feed holds the record.
+        let response_body = self
+            .response
+            .take()
+            .map(|frames| Bytes::from(frames.concat()));
         Record {
             id: std::mem::take(&mut self.id),
             time: rfc3339(self.ts_ms),
