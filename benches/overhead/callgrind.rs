@@ -26,6 +26,10 @@ pub fn wrapper(dir: &Path, name: &str) -> Vec<OsString> {
     vec![
         "valgrind".into(),
         "--tool=callgrind".into(),
+        // Each part is dumped to its own file: without this, names are
+        // defined once in the first and only referenced in the others,
+        // which `callgrind_annotate` then cannot name.
+        "--compress-strings=no".into(),
         format!(
             "--callgrind-out-file={}",
             dir.join(format!("{name}.callgrind")).display()

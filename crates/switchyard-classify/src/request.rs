@@ -209,8 +209,11 @@ impl Lowered {
 /// A code fence, or at least three lines that read like code.
 pub(crate) fn looks_like_code(text: &str) -> bool {
     // memchr's vectorised search: `str::contains` is a scalar Two-Way search,
-    // a few instructions a byte, which a long prompt feels.
-    if memchr::memmem::find(text.as_bytes(), b"```").is_some() {
+    // a few instructions a byte, which a long prompt feels. Built once:
+    // `memmem::find` builds a searcher per call.
+    static FENCE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"```"));
+    if FENCE.find(text.as_bytes()).is_some() {
         return true;
     }
     const STARTS: [&str; 20] = [

@@ -33,10 +33,35 @@ pub const DEFAULT_REFUSAL_PHRASES: &[&str] = &[
 /// Refusal phrases must start within this many bytes of the answer.
 const REFUSAL_WINDOW: usize = 40;
 
+/// The refusal openers, lowercased, and one automaton that finds the
+/// leftmost of them in a single pass over the answer's start.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    phrases: Vec<String>,
+    longest: usize,
+    /// `None` only if the automaton could not be built (never for phrase
+    /// lists of a sane size); then each phrase is searched on its own.
+    finder: Option<aho_corasick::AhoCorasick>,
+}
+
+impl Refusal {
+    fn new(phrases: Vec<String>) -> Refusal {
+        let finder = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(&phrases)
+            .ok();
+        Refusal {
+            longest: phrases.iter().map(String::len).max().unwrap_or(0),
+            phrases,
+            finder,
+        }
+    }
+}
+
 /// Which response classifiers run, and their settings.
 #[derive(Clone, Debug)]
 pub struct ResponseClassifiers {
-    pub(crate) refusal: Option<Arc<[String]>>,
+    pub(crate) refusal: Option<Arc<Refusal>>,
     pub(crate) truncated: bool,
     pub(crate) max_buffer: usize,
 }
@@ -44,12 +69,12 @@ pub struct ResponseClassifiers {
 impl Default for ResponseClassifiers {
     fn default() -> Self {
         ResponseClassifiers {
-            refusal: Some(
+            refusal: Some(Arc::new(Refusal::new(
                 DEFAULT_REFUSAL_PHRASES
                     .iter()
                     .map(|s| (*s).to_owned())
                     .collect(),
-            ),
+            ))),
             truncated: true,
             max_buffer: 1 << 20,
         }
@@ -69,7 +94,8 @@ impl ResponseClassifiers {
     /// Tags `refusal` when the answer opens with one of `phrases` (any case),
     /// or the provider flags a refusal; `None` turns it off.
     pub fn refusal(mut self, phrases: Option<Vec<String>>) -> Self {
-        self.refusal = phrases.map(|p| p.into_iter().map(|s| s.to_lowercase()).collect());
+        self.refusal =
+            phrases.map(|p| Arc::new(Refusal::new(p.iter().map(|s| s.to_lowercase()).collect())));
         self
     }
 
@@ -96,9 +122,9 @@ impl ResponseClassifiers {
     /// [`REFUSAL_WINDOW`] bytes, plus one. Once that much is kept, only the
     /// events that can end the answer are read.
     pub(crate) fn prefix_chars(&self) -> usize {
-        self.refusal.as_ref().map_or(0, |phrases| {
-            REFUSAL_WINDOW + phrases.iter().map(String::len).max().unwrap_or(0) + 1
-        })
+        self.refusal
+            .as_ref()
+            .map_or(0, |r| REFUSAL_WINDOW + r.longest + 1)
     }
 }
 
@@ -375,10 +401,10 @@ impl Answer {
     /// The tags the answer earns.
     pub(crate) fn tags(&self, config: &ResponseClassifiers) -> Vec<&'static str> {
         let mut tags = Vec::new();
-        if let Some(phrases) = &config.refusal {
+        if let Some(refusal) = &config.refusal {
             let refused = self.refusal_flag
                 || self.finish.as_deref() == Some("refusal")
-                || is_refusal(self.start.as_str(), phrases);
+                || is_refusal(self.start.as_str(), refusal);
             if refused {
                 tags.push("refusal");
             }
@@ -425,13 +451,13 @@ fn null_value(rest: &[u8]) -> bool {
 
 /// Whether a phrase starts within [`REFUSAL_WINDOW`] bytes of the
 /// (lowercased) answer. Only as much of the answer is lowercased as a phrase
-/// starting in the window can reach, and each position is checked in place:
-/// no searcher is built per phrase, no scan runs past the window.
-fn is_refusal(prefix: &str, phrases: &[String]) -> bool {
-    let longest = phrases.iter().map(String::len).max().unwrap_or(0);
-    let mut lower = String::with_capacity(REFUSAL_WINDOW + longest + 4);
+/// starting in the window can reach; one pass of the automaton finds the
+/// leftmost phrase in it.
+fn is_refusal(prefix: &str, refusal: &Refusal) -> bool {
+    let reach = REFUSAL_WINDOW + refusal.longest;
+    let mut lower = String::with_capacity(reach + 4);
     for c in prefix.trim_start().chars() {
-        if lower.len() > REFUSAL_WINDOW + longest {
+        if lower.len() > reach {
             break;
         }
         if c.is_ascii() {
@@ -440,28 +466,17 @@ fn is_refusal(prefix: &str, phrases: &[String]) -> bool {
             lower.extend(c.to_lowercase());
         }
     }
-    let starts = lower
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain(std::iter::once(lower.len()))
-        .take_while(|&i| i <= REFUSAL_WINDOW);
-    // The bytes phrases start with: most places in the window start with
-    // none of them, and are ruled out with one lookup.
-    let mut first = [false; 256];
-    let mut empty = false;
-    for p in phrases {
-        match p.as_bytes().first() {
-            Some(&b) => first[usize::from(b)] = true,
-            None => empty = true,
-        }
+    match &refusal.finder {
+        Some(finder) => finder
+            .find(lower.as_str())
+            .is_some_and(|m| m.start() <= REFUSAL_WINDOW),
+        None => refusal.phrases.iter().any(|p| {
+            lower
+                .match_indices(p.as_str())
+                .next()
+                .is_some_and(|(at, _)| at <= REFUSAL_WINDOW)
+        }),
     }
-    let text = lower.as_bytes();
-    let mut starts = starts;
-    starts.any(|i| {
-        let at = &text[i..];
-        (empty || at.first().is_some_and(|&b| first[usize::from(b)]))
-            && phrases.iter().any(|p| at.starts_with(p.as_bytes()))
-    })
 }
 
 #[cfg(test)]
@@ -617,10 +632,12 @@ mod tests {
 
     #[test]
     fn refusals_start_within_the_window_only() {
-        let phrases: Vec<String> = DEFAULT_REFUSAL_PHRASES
-            .iter()
-            .map(|p| (*p).to_owned())
-            .collect();
+        let phrases = Refusal::new(
+            DEFAULT_REFUSAL_PHRASES
+                .iter()
+                .map(|p| (*p).to_owned())
+                .collect(),
+        );
         assert!(is_refusal("  I'M SORRY, BUT I CAN'T do that", &phrases));
         assert!(is_refusal(
             "I’m unable to help with this request.",
@@ -638,7 +655,28 @@ mod tests {
         ));
         assert!(!is_refusal("Sure, here it is.", &phrases));
         assert!(!is_refusal("", &phrases));
-        assert!(is_refusal("", &[String::new()]));
+        assert!(is_refusal("", &Refusal::new(vec![String::new()])));
+        // The leftmost phrase decides, whichever is listed first.
+        let late_first = Refusal::new(vec!["decline".into(), "i must".into()]);
+        assert!(is_refusal(
+            &format!("{}I must decline", "x".repeat(38)),
+            &late_first
+        ));
+        // Without the automaton, each phrase on its own answers the same.
+        let mut plain = Refusal::new(phrases.phrases.clone());
+        plain.finder = None;
+        for text in [
+            at(40),
+            at(41),
+            "  I'M SORRY, BUT I CAN'T".into(),
+            "Sure.".into(),
+        ] {
+            assert_eq!(
+                is_refusal(&text, &plain),
+                is_refusal(&text, &phrases),
+                "{text}"
+            );
+        }
     }
 
     #[test]

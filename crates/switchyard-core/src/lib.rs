@@ -46,7 +46,7 @@ pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;
 pub use health::{AlwaysHealthy, HealthBoard, TargetHealth};
-pub use json::from_json;
+pub use json::{from_json, json_field, json_get};
 pub use outcome::{Cost, ErrorClass};
 pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;

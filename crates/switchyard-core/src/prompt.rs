@@ -4,6 +4,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
+use crate::json::{json_field, json_get};
 use crate::protocol::Endpoint;
 
 /// What a request asks, in every protocol's shape: its text, images and tools.
@@ -45,15 +46,15 @@ impl Prompt {
         let mut b = Builder::default();
         match endpoint {
             Endpoint::Models => {}
-            Endpoint::Completions => b.content(body.get("prompt"), false),
-            Endpoint::Embeddings => b.content(body.get("input"), false),
+            Endpoint::Completions => b.content(json_get(body, "prompt"), false),
+            Endpoint::Embeddings => b.content(json_get(body, "input"), false),
             _ => {
-                b.content(body.get("system"), false);
-                b.content(body.get("instructions"), false);
-                b.messages(body.get("messages"));
-                match body.get("input") {
+                b.content(json_get(body, "system"), false);
+                b.content(json_get(body, "instructions"), false);
+                b.messages(json_get(body, "messages"));
+                match json_get(body, "input") {
                     Some(Value::Array(items)) if items.iter().any(Value::is_object) => {
-                        b.messages(body.get("input"))
+                        b.messages(json_get(body, "input"))
                     }
                     Some(other) => b.content(Some(other), true),
                     None => {}
@@ -61,7 +62,7 @@ impl Prompt {
             }
         }
         let tools = ["tools", "functions"].iter().any(|k| {
-            body.get(k)
+            json_get(body, k)
                 .and_then(Value::as_array)
                 .is_some_and(|a| !a.is_empty())
         });
@@ -129,8 +130,8 @@ impl Builder {
             return;
         };
         for m in messages {
-            let user = m.get("role").and_then(Value::as_str) == Some("user");
-            self.content(m.get("content"), user);
+            let user = json_get(m, "role").and_then(Value::as_str) == Some("user");
+            self.content(json_get(m, "content"), user);
         }
     }
 
@@ -160,12 +161,14 @@ impl Builder {
         match part {
             Value::String(s) => self.push(s),
             Value::Object(map) => {
-                let ty = map.get("type").and_then(Value::as_str).unwrap_or_default();
+                let ty = json_field(map, "type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 match ty {
                     "image_url" | "image" | "input_image" => self.images += 1,
                     "tool_result" | "tool_use" | "function_call" | "function_call_output" => {}
                     _ => {
-                        if let Some(Value::String(s)) = map.get("text") {
+                        if let Some(Value::String(s)) = json_field(map, "text") {
                             self.push(s);
                         }
                     }

@@ -2,7 +2,7 @@
 //! client format.
 
 use serde_json::Value;
-use switchyard_core::Endpoint;
+use switchyard_core::{Endpoint, json_field};
 
 /// One step of a path into the body.
 #[derive(Clone, Copy, Debug)]
@@ -47,7 +47,7 @@ pub(crate) fn texts<'a>(
         _ => &["system", "instructions", "messages", "input"],
     };
     for &key in fields {
-        if let Some(v) = map.get(key) {
+        if let Some(v) = json_field(map, key) {
             w.path.push(Seg::Key(key));
             match key {
                 "messages" | "input" => w.items(v),
@@ -77,8 +77,10 @@ impl<'a> Walker<'a, '_> {
         };
         for (i, item) in items.iter().enumerate() {
             match item {
-                Value::Object(m) if m.contains_key("role") || m.contains_key("content") => {
-                    if let Some(c) = m.get("content") {
+                Value::Object(m)
+                    if json_field(m, "role").is_some() || json_field(m, "content").is_some() =>
+                {
+                    if let Some(c) = json_field(m, "content") {
                         self.path.push(Seg::Index(i));
                         self.at(Seg::Key("content"), c, Self::content);
                         self.path.pop();
@@ -108,22 +110,24 @@ impl<'a> Walker<'a, '_> {
         let Value::Object(m) = v else {
             return self.content(v);
         };
-        let ty = m.get("type").and_then(Value::as_str).unwrap_or_default();
+        let ty = json_field(m, "type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match ty {
             "image_url" | "image" | "input_image" | "input_audio" | "document" | "input_file"
             | "tool_use" | "function_call" | "server_tool_use" => {}
             "tool_result" => {
-                if let Some(c) = m.get("content") {
+                if let Some(c) = json_field(m, "content") {
                     self.at(Seg::Key("content"), c, Self::content);
                 }
             }
             "function_call_output" => {
-                if let Some(c) = m.get("output") {
+                if let Some(c) = json_field(m, "output") {
                     self.at(Seg::Key("output"), c, Self::content);
                 }
             }
             _ => {
-                if let Some(t @ Value::String(_)) = m.get("text") {
+                if let Some(t @ Value::String(_)) = json_field(m, "text") {
                     self.at(Seg::Key("text"), t, Self::content);
                 }
             }
