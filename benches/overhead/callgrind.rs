@@ -46,40 +46,63 @@ pub fn available() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The request bodies counted.
+pub struct Bodies<'a> {
+    /// The usual non-streamed chat body.
+    pub plain: &'a Bytes,
+    /// The same asking for a stream.
+    pub stream: &'a Bytes,
+    /// The large body (`--large-body-bytes`, 1 MiB by default).
+    pub large: &'a Bytes,
+}
+
+/// Large-body requests counted per gateway.
+const LARGE_REQUESTS: usize = 20;
+
 /// Counts each gateway's instructions per request; prints a table and
 /// returns one JSON object per target.
 pub async fn count(
     targets: &[Target],
     dir: &Path,
     requests: usize,
-    body: &Bytes,
-    stream_body: &Bytes,
+    bodies: Bodies<'_>,
     chunks: usize,
 ) -> Result<serde_json::Value, String> {
     let mut out = serde_json::Map::new();
     let streams = (requests / 10).max(1);
     println!(
-        "\ninstructions per request (callgrind, user space, all gateway threads; {requests} plain, {streams} streamed)"
+        "\ninstructions per request (callgrind, user space, all gateway threads; {requests} plain, {streams} streamed, {LARGE_REQUESTS} with the {} KiB body)",
+        bodies.large.len() >> 10
     );
-    println!("{:<10} {:>14} {:>16}", "", "plain", "streamed");
+    println!(
+        "{:<10} {:>14} {:>16} {:>16}",
+        "", "plain", "streamed", "large body"
+    );
     for t in targets {
         let Some(pid) = t.pid else { continue };
         // Warm-up: connections, lazy tables, the first journal batch.
-        run(t, 200, body, false, chunks).await?;
-        run(t, 20, stream_body, true, chunks).await?;
+        run(t, 200, bodies.plain, false, chunks).await?;
+        run(t, 20, bodies.stream, true, chunks).await?;
+        run(t, 2, bodies.large, false, chunks).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         control(pid, "-z")?;
-        run(t, requests, body, false, chunks).await?;
+        run(t, requests, bodies.plain, false, chunks).await?;
         // Let the journal writer's last batch land inside the count.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let plain = dump(pid, dir, t.name, "plain")? / requests as f64;
-        run(t, streams, stream_body, true, chunks).await?;
+        run(t, streams, bodies.stream, true, chunks).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let streamed = dump(pid, dir, t.name, "streamed")? / streams as f64;
-        println!("{:<10} {plain:>14.0} {streamed:>16.0}", t.name);
+        run(t, LARGE_REQUESTS, bodies.large, false, chunks).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let large = dump(pid, dir, t.name, "large")? / LARGE_REQUESTS as f64;
+        println!(
+            "{:<10} {plain:>14.0} {streamed:>16.0} {large:>16.0}",
+            t.name
+        );
         out.insert(
             t.name.to_owned(),
-            serde_json::json!({"plain": plain.round(), "streamed": streamed.round()}),
+            serde_json::json!({"plain": plain.round(), "streamed": streamed.round(), "large_body": large.round()}),
         );
     }
     Ok(serde_json::Value::Object(out))

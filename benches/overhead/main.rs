@@ -298,12 +298,16 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
     tokio::time::sleep(Duration::from_millis(300)).await;
     if let Some(out) = &opts.callgrind {
         let stream_body = client::chat_body(opts.body_bytes, "bench-stream", true);
+        let large_body = client::chat_body(opts.large_body_bytes, "bench-fast", false);
         let counts = callgrind::count(
             &targets,
             out,
             opts.callgrind_requests,
-            &body,
-            &stream_body,
+            callgrind::Bodies {
+                plain: &body,
+                stream: &stream_body,
+                large: &large_body,
+            },
             opts.chunks,
         )
         .await?;
@@ -311,6 +315,7 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
             "bench": "switchyard-overhead-callgrind",
             "commit": commit(),
             "body_bytes": body.len(),
+            "large_body_bytes": large_body.len(),
             "chunks": opts.chunks,
             "instructions_per_request": counts,
         });
