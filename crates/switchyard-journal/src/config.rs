@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct JournalConfig {
     /// Journal at all (default `true`).
     pub enabled: bool,
-    /// The SQLite file; unset: an in-memory database, lost at exit.
+    /// The SQLite file; unset: the records are kept in memory, lost at exit.
     pub path: Option<PathBuf>,
     /// Also append every record as one JSON line to this file.
     pub jsonl: Option<PathBuf>,
@@ -23,7 +23,7 @@ pub struct JournalConfig {
     /// Delete records older than this many days (0: keep).
     pub retention_days: u32,
     /// Keep at most this many records, deleting the oldest (0: no limit;
-    /// default 10 000 for the in-memory database, none for a file).
+    /// default 10 000 in memory, none for a file).
     pub max_rows: Option<u64>,
 }
 

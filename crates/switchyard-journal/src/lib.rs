@@ -15,7 +15,7 @@
 //! ```
 //! use switchyard_journal::{Journal, JournalConfig, RecordFilter};
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! let journal = Journal::open(&JournalConfig::default()).unwrap(); // in-memory SQLite
+//! let journal = Journal::open(&JournalConfig::default()).unwrap(); // in memory
 //! // RecorderLayer::new().hooks(journal.clone()) in a stack ...
 //! let page = journal.records(RecordFilter::default()).await.unwrap();
 //! assert!(page.records.is_empty());

@@ -89,7 +89,7 @@ struct Writer {
 }
 
 impl Journal {
-    /// Opens the sinks `config` names and starts the writer thread.
+    /// Opens the sinks `config` names and starts the writer thread (if a file sink needs one).
     pub fn open(config: &JournalConfig) -> Result<Journal, String> {
         let journal = Journal::new(config)?;
         journal.start()?;
