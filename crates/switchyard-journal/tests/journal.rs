@@ -661,3 +661,35 @@ async fn the_memory_journal_answers_exactly_as_the_sqlite_file() {
     memory.close(Duration::from_secs(10));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn a_memory_journal_with_a_jsonl_file_writes_each_record_once_to_each() {
+    let dir = temp("memory-jsonl");
+    let j = Journal::open(&JournalConfig {
+        jsonl: Some(dir.join("m.jsonl")),
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    let t = now_ms();
+    for i in 0..25 {
+        j.push(record(i, t));
+    }
+    // In memory at once; the JSONL file through the writer, flushed by close.
+    assert_eq!(j.count().await.unwrap(), 25);
+    j.close(Duration::from_secs(10));
+    assert_eq!((j.written(), j.dropped()), (25, 0));
+    let lines = std::fs::read_to_string(dir.join("m.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 25);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["id"], "01TEST00000000000000000000");
+    assert_eq!(
+        first["request_body"],
+        r#"{"model":"gpt-4o-mini","api_key":"[redacted]"}"#
+    );
+    assert_eq!(
+        j.count().await.unwrap(),
+        25,
+        "queries still answer after close"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
