@@ -238,14 +238,23 @@ pub(crate) fn looks_like_code(text: &str) -> bool {
         "for (",
         "while (",
     ];
+    // The bytes the starts begin with: most lines of prose begin with none
+    // of them and are ruled out with one lookup.
+    static FIRST: std::sync::LazyLock<[bool; 256]> = std::sync::LazyLock::new(|| {
+        let mut first = [false; 256];
+        for s in STARTS {
+            first[usize::from(s.as_bytes()[0])] = true;
+        }
+        first
+    });
     let mut code_lines = 0;
     for line in text.lines() {
         let t = line.trim();
-        if t.is_empty() {
+        let Some(&b) = t.as_bytes().first() else {
             continue;
-        }
+        };
         let ends = t.ends_with(';') || t.ends_with('{') || t == "}" || t.ends_with("):");
-        if ends || STARTS.iter().any(|s| t.starts_with(s)) {
+        if ends || (FIRST[usize::from(b)] && STARTS.iter().any(|s| t.starts_with(s))) {
             code_lines += 1;
             if code_lines >= 3 {
                 return true;

@@ -129,6 +129,13 @@ impl Builder {
         let Some(Value::Array(messages)) = messages else {
             return;
         };
+        // Room for every message's text at once: a long conversation
+        // otherwise regrows (and recopies) the prompt a dozen times.
+        let room: usize = messages
+            .iter()
+            .map(|m| text_len(json_get(m, "content")))
+            .sum();
+        self.text.reserve(room);
         for m in messages {
             let user = json_get(m, "role").and_then(Value::as_str) == Some("user");
             self.content(json_get(m, "content"), user);
@@ -176,6 +183,26 @@ impl Builder {
             }
             _ => {}
         }
+    }
+}
+
+/// About how many bytes a content value adds to the prompt (its strings and
+/// text parts, a separator each): what to reserve, not what is pushed.
+fn text_len(content: Option<&Value>) -> usize {
+    match content {
+        Some(Value::String(s)) => s.len() + 1,
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .map(|p| match p {
+                Value::String(s) => s.len() + 1,
+                Value::Object(map) => match json_field(map, "text") {
+                    Some(Value::String(s)) => s.len() + 1,
+                    _ => 0,
+                },
+                _ => 0,
+            })
+            .sum(),
+        _ => 0,
     }
 }
 
