@@ -1,6 +1,6 @@
 //! [`Circuits`]: a circuit breaker per target (provider + model), shared across reloads.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -90,7 +90,8 @@ type Key = (Arc<str>, Arc<str>);
 /// health-aware routing reads) until the cool-down ends; closing marks it up.
 #[derive(Clone, Debug, Default)]
 pub struct Circuits {
-    inner: Arc<Mutex<HashMap<Key, Breaker>>>,
+    /// foldhash, not SipHash: looked up twice per attempt, keyed by config ids.
+    inner: Arc<Mutex<foldhash::HashMap<Key, Breaker>>>,
     health: HealthBoard,
 }
 
