@@ -79,10 +79,16 @@ impl Ring {
         let limit = f.limit.unwrap_or(50).clamp(1, 1000);
         let status = f.status.as_deref().map(StatusFilter::parse);
         let mut rows = self.select(|r| matches(r, f, status.as_ref()));
-        // Newest first by id, as the SQLite journal orders them.
-        rows.sort_unstable_by(|a, b| b.id.cmp(&a.id));
-        let next = (rows.len() > limit).then(|| rows[limit - 1].id.clone());
-        rows.truncate(limit);
+        // Newest first by id, as the SQLite journal orders them. Only the
+        // page is sorted: the console lists the newest 50 of 10,000 often.
+        let newest_first = |a: &Arc<Record>, b: &Arc<Record>| b.id.cmp(&a.id);
+        let more = rows.len() > limit;
+        if more {
+            rows.select_nth_unstable_by(limit - 1, newest_first);
+            rows.truncate(limit);
+        }
+        rows.sort_unstable_by(newest_first);
+        let next = more.then(|| rows[limit - 1].id.clone());
         Page {
             records: rows.iter().map(|r| record_json(r, false)).collect(),
             next,
