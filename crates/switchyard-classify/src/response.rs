@@ -472,9 +472,8 @@ fn is_refusal(prefix: &str, refusal: &Refusal) -> bool {
             .is_some_and(|m| m.start() <= REFUSAL_WINDOW),
         None => refusal.phrases.iter().any(|p| {
             lower
-                .match_indices(p.as_str())
-                .next()
-                .is_some_and(|(at, _)| at <= REFUSAL_WINDOW)
+                .find(p.as_str())
+                .is_some_and(|at| at <= REFUSAL_WINDOW)
         }),
     }
 }

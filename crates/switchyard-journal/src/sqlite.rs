@@ -10,42 +10,18 @@ use switchyard_recorder::{Record, lossy_text, scrub_secrets};
 
 use crate::schema;
 
-/// Opens (creating) the journal database and migrates it.
-pub(crate) fn open(path: Option<&Path>) -> Result<Connection, String> {
-    let mut conn = match path {
-        Some(p) => Connection::open(p)
-            .map_err(|e| format!("opening the journal `{}`: {e}", p.display()))?,
-        None => Connection::open_in_memory().map_err(|e| format!("opening the journal: {e}"))?,
-    };
-    if path.is_some() {
-        // WAL: readers never block the writer, and a killed process loses
-        // nothing committed. NORMAL sync: durable across process crashes.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
-            .map_err(|e| format!("setting up the journal: {e}"))?;
-    } else {
-        // Rows carry kilobytes of bodies: on 4 KiB pages nearly every insert
-        // splits a page. 16 KiB pages cut the insert's cost by about a
-        // quarter. (Memory only: a file journal's WAL would write each
-        // touched index page whole, four times larger.)
-        conn.pragma_update(None, "page_size", 16384)
-            .map_err(|e| format!("setting up the journal: {e}"))?;
-    }
+/// Opens (creating) the journal file and migrates it.
+pub(crate) fn open(path: &Path) -> Result<Connection, String> {
+    let mut conn = Connection::open(path)
+        .map_err(|e| format!("opening the journal `{}`: {e}", path.display()))?;
+    // WAL: readers never block the writer, and a killed process loses
+    // nothing committed. NORMAL sync: durable across process crashes.
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .and_then(|()| conn.pragma_update(None, "synchronous", "NORMAL"))
+        .map_err(|e| format!("setting up the journal: {e}"))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(|e| format!("setting up the journal: {e}"))?;
     schema::migrate(&mut conn)?;
-    if path.is_none() {
-        // The in-memory journal holds few rows (`max_rows`, 10,000 by
-        // default): a query by project, source or model scans them in
-        // milliseconds, while keeping those three indexes costs every insert
-        // about a third of its time. The time index stays (windows, retention).
-        conn.execute_batch(
-            "DROP INDEX IF EXISTS records_project_ts;
-             DROP INDEX IF EXISTS records_source_ts;
-             DROP INDEX IF EXISTS records_model_ts;",
-        )
-        .map_err(|e| format!("setting up the journal: {e}"))?;
-    }
     Ok(conn)
 }
 
@@ -186,13 +162,10 @@ mod tests {
     }
 
     #[test]
-    fn the_memory_journal_is_set_up_for_quick_inserts_and_a_file_for_queries() {
-        let memory = open(None).unwrap();
-        assert_eq!(page_size(&memory), 16384);
-        assert_eq!(indexes(&memory), ["records_ts"]);
+    fn a_file_journal_keeps_every_index_for_its_queries() {
         let dir = std::env::temp_dir().join(format!("sy-journal-page-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = open(Some(&dir.join("j.db"))).unwrap();
+        let file = open(&dir.join("j.db")).unwrap();
         assert_eq!(page_size(&file), 4096);
         assert_eq!(
             indexes(&file),

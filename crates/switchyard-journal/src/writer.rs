@@ -46,9 +46,7 @@ struct Shared {
     capacity: usize,
     /// Queue depth at which a push wakes the writer before its tick.
     wake_at: usize,
-    file: Option<PathBuf>,
-    /// The in-memory journal (no `path`): records go straight into it.
-    ring: Option<Ring>,
+    store: Store,
     /// Whether a file sink (SQLite or JSONL) takes records through the queue.
     queued_sinks: bool,
     /// `switchyard_journal_written_total`, looked up once.
@@ -56,6 +54,14 @@ struct Shared {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// What the writer needs, until [`Journal::start`] takes it.
     pending: Mutex<Option<Pending>>,
+}
+
+/// Where the journal keeps its records and answers queries from.
+enum Store {
+    /// The SQLite file (`path`), written by the writer thread.
+    File(PathBuf),
+    /// No `path`: records go straight into the ring.
+    Memory(Ring),
 }
 
 struct Pending {
@@ -67,7 +73,13 @@ struct Pending {
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Journal")
-            .field("file", &self.shared.file)
+            .field(
+                "file",
+                &match &self.shared.store {
+                    Store::File(path) => Some(path),
+                    Store::Memory(_) => None,
+                },
+            )
             .field("queued", &self.tx.len())
             .finish_non_exhaustive()
     }
@@ -111,11 +123,10 @@ impl Journal {
                 closed: AtomicBool::new(false),
                 capacity: config.queue_capacity,
                 wake_at: (config.batch_size.min(config.queue_capacity) / 2).max(1),
-                file: config.path.clone(),
-                ring: config
-                    .path
-                    .is_none()
-                    .then(|| Ring::new(config.row_limit(), config.retention_days)),
+                store: match &config.path {
+                    Some(path) => Store::File(path.clone()),
+                    None => Store::Memory(Ring::new(config.row_limit(), config.retention_days)),
+                },
                 queued_sinks: config.path.is_some() || config.jsonl.is_some(),
                 written_metric: std::sync::OnceLock::new(),
                 writer: Mutex::new(None),
@@ -143,7 +154,7 @@ impl Journal {
             .config
             .path
             .as_deref()
-            .map(|path| sqlite::open(Some(path)))
+            .map(sqlite::open)
             .transpose()
             .and_then(|conn| {
                 let jsonl = p.config.jsonl.as_deref().map(JsonlSink::open).transpose()?;
@@ -183,7 +194,7 @@ impl Journal {
         if self.shared.closed.load(Ordering::Acquire) {
             return self.drop_one();
         }
-        if let Some(ring) = &self.shared.ring {
+        if let Store::Memory(ring) = &self.shared.store {
             ring.push(record.clone());
             self.shared.written.fetch_add(1, Ordering::Relaxed);
             self.shared
@@ -259,18 +270,13 @@ impl Journal {
         M: FnOnce(&Ring) -> T + Send + 'static,
         F: FnOnce(&Connection) -> Result<T, String> + Send + 'static,
     {
-        let job = match self.shared.file.clone() {
-            Some(path) => tokio::task::spawn_blocking(move || file(&sqlite::open_reader(&path)?)),
-            None => {
-                let journal = self.clone();
-                tokio::task::spawn_blocking(move || match &journal.shared.ring {
-                    Some(ring) => Ok(memory(ring)),
-                    None => Err("the journal has no store".to_owned()),
-                })
-            }
-        };
-        job.await
-            .map_err(|e| format!("journal query failed: {e}"))?
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || match &shared.store {
+            Store::File(path) => file(&sqlite::open_reader(path)?),
+            Store::Memory(ring) => Ok(memory(ring)),
+        })
+        .await
+        .map_err(|e| format!("journal query failed: {e}"))?
     }
 }
 
