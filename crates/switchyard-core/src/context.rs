@@ -282,6 +282,10 @@ pub struct ExchangeState {
     /// [`AnswerDigest`] when the answer ends (set before the response goes
     /// out of the usage layer, so only layers outside it see it set).
     pub answer_watched: bool,
+    /// The usage layer is reading this answer and will set its
+    /// [`usage`](Self::usage) when it ends (set as it takes the answer on,
+    /// digest wanted or not), so layers outside need not look for token counts.
+    pub answer_accounted: bool,
     /// What the usage layer read of the answer for the layers outside it.
     pub answer_digest: Option<AnswerDigest>,
 }
@@ -510,9 +514,10 @@ impl Exchange {
 
     /// Called by the usage layer as it takes an answer on: the characters of
     /// the answer's start wanted, if a digest is wanted; the answer is then
-    /// marked as watched.
+    /// marked as accounted, and as watched if a digest is wanted.
     pub fn watch_answer(&self) -> Option<usize> {
         let mut s = self.lock();
+        s.answer_accounted = true;
         let wanted = s.answer_start_wanted;
         if wanted.is_some() {
             s.answer_watched = true;
@@ -523,6 +528,11 @@ impl Exchange {
     /// Whether the usage layer is reading the answer and will write its digest.
     pub fn answer_watched(&self) -> bool {
         self.lock().answer_watched
+    }
+
+    /// Whether the usage layer is reading the answer and will set its usage.
+    pub fn answer_accounted(&self) -> bool {
+        self.lock().answer_accounted
     }
 
     /// Records the answer's digest (usage layer, when the answer ends).

@@ -20,6 +20,9 @@ pub(crate) struct Watch {
     pub(crate) started: Instant,
     pub(crate) exchange: Arc<Exchange>,
     pub(crate) sample: bool,
+    /// Whether to count events and look for token counts in the frames
+    /// (not when the usage layer inside accounts for the answer: its usage is read at the end).
+    search: bool,
     usage_tokens: Option<u64>,
     events: u64,
 }
@@ -31,11 +34,13 @@ impl Watch {
         exchange: Arc<Exchange>,
         sample: bool,
     ) -> Self {
+        let search = sample && !exchange.answer_accounted();
         Watch {
             in_flight,
             started,
             exchange,
             sample,
+            search,
             usage_tokens: None,
             events: 0,
         }
@@ -54,7 +59,7 @@ impl Watch {
                 memmem::Finder::new(b"\"output_tokens\":"),
             ]
         });
-        if !self.sample {
+        if !self.search {
             return;
         }
         self.events += EVENT.find_iter(data).count() as u64;
@@ -72,7 +77,7 @@ impl Watch {
         if !self.sample {
             return;
         }
-        let reported = self.exchange.snapshot().usage.map(|u| u.output_tokens);
+        let reported = self.exchange.usage_and_cost().0.map(|u| u.output_tokens);
         // Without reported usage, a streamed answer has about one token per event.
         let tokens = reported
             .or(self.usage_tokens)

@@ -176,3 +176,34 @@ async fn the_load_latency_fades_while_a_target_is_quiet() {
     );
     assert_eq!(s.latency_ms(), Some(1000.0), "the average itself is kept");
 }
+
+/// When the usage layer inside accounts for the answer, the route layer reads
+/// the output tokens from the exchange instead of searching the frames.
+#[tokio::test(start_paused = true)]
+async fn an_accounted_answer_is_sampled_with_the_usage_layers_count() {
+    let stats = TargetStats::new();
+    let inner = stub(None);
+    let accounted = tower::service_fn(move |req: http::Request<Full<Bytes>>| {
+        let exchange = req.context().unwrap().exchange().clone();
+        let call = inner.clone().oneshot(req);
+        async move {
+            let res = call.await?;
+            // What the usage layer does: take the answer on, then (here at
+            // once) write its usage, which disagrees with the frames' 40.
+            exchange.watch_answer();
+            exchange.set_usage(switchyard_core::Usage {
+                output_tokens: 80,
+                ..Default::default()
+            });
+            Ok::<_, Infallible>(res)
+        }
+    });
+    let svc = ServiceBuilder::new()
+        .layer(ParseLayer::new())
+        .layer(RouteLayer::with_rules(rules(&stats)))
+        .service(accounted);
+    let res = svc.oneshot(post("pair")).await.unwrap();
+    res.into_body().collect().await.unwrap();
+    let tps = stats.get("a", "m-1").tokens_per_sec().unwrap();
+    assert!((tps - 400.0).abs() < 1.0, "80 tokens in 0.2 s: {tps}");
+}
