@@ -6,6 +6,7 @@
 
 mod anthropic;
 mod openai;
+mod skim;
 
 use switchyard_core::{Endpoint, ParsedRequest, SseEvent};
 

@@ -1,0 +1,460 @@
+//! [`Skim`]: a strict JSON reader for the few fields accounting takes from an answer.
+//!
+//! Every event of a stream passes through the usage layer, which needs a
+//! handful of its fields (the text, the finish reason, the usage). A derived
+//! `Deserialize` over serde_json reads a 200-byte OpenAI chunk in about 6,000
+//! instructions: it decodes every key into a string, matches it against the
+//! field names through the visitor machinery, and parses every number it then
+//! ignores. This reader walks the text once with a cursor: keys are compared
+//! as they stand, values nobody reads are only checked and stepped over
+//! (strings eight bytes at a time), and the strings it keeps are borrowed
+//! unless they hold escapes (those are decoded by serde_json).
+//!
+//! It accepts exactly what serde_json accepts for the shapes read with it, so
+//! a malformed event is refused whole, as before (`tests` in `openai.rs`
+//! compares the two on a corpus and on every one-byte mutation of it). Two
+//! differences are left: a struct written as a JSON array (serde accepts
+//! `[0, ...]` for a struct; no provider sends it) and a key that is not
+//! UTF-8 (serde refuses it; here it is a key no field has). Like serde_json,
+//! it checks the UTF-8 of the strings it decodes and not of those it steps over.
+
+use std::borrow::Cow;
+
+/// The text was not the JSON expected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Malformed;
+
+pub(crate) type Result<T> = std::result::Result<T, Malformed>;
+
+/// serde_json's nesting limit.
+const MAX_DEPTH: u32 = 128;
+
+/// A cursor over one JSON document.
+pub(crate) struct Skim<'a> {
+    text: &'a [u8],
+    pos: usize,
+    depth: u32,
+}
+
+impl<'a> Skim<'a> {
+    /// Reads `bytes` as one JSON document whose value `read` consumes; only
+    /// white space may follow it.
+    pub(crate) fn document<T>(
+        bytes: &'a [u8],
+        read: impl FnOnce(&mut Skim<'a>) -> Result<T>,
+    ) -> Result<T> {
+        let mut s = Skim {
+            text: bytes,
+            pos: 0,
+            depth: 0,
+        };
+        s.ws();
+        let value = read(&mut s)?;
+        s.ws();
+        if s.pos == bytes.len() {
+            Ok(value)
+        } else {
+            Err(Malformed)
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.get(self.pos).copied()
+    }
+
+    /// Steps over white space; most JSON on the wire has none, so that case
+    /// is one comparison.
+    #[inline]
+    fn ws(&mut self) {
+        if self.text.get(self.pos).is_some_and(|&c| c > b' ') {
+            return;
+        }
+        self.more_ws();
+    }
+
+    fn more_ws(&mut self) {
+        let b = self.text;
+        while let Some(c) = b.get(self.pos) {
+            if !matches!(c, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Result<()> {
+        self.ws();
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+
+    /// `null` at the cursor: consumed, `true`. Any other value is left.
+    pub(crate) fn null(&mut self) -> Result<bool> {
+        self.ws();
+        if self.peek() != Some(b'n') {
+            return Ok(false);
+        }
+        self.literal("null")?;
+        Ok(true)
+    }
+
+    /// `None` for `null`, else the value `read` reads.
+    pub(crate) fn opt<T>(
+        &mut self,
+        read: impl FnOnce(&mut Skim<'a>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        if self.null()? {
+            Ok(None)
+        } else {
+            read(self).map(Some)
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<()> {
+        if self.text[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Malformed)
+        }
+    }
+
+    fn enter(&mut self, open: u8) -> Result<()> {
+        self.expect(open)?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Malformed);
+        }
+        Ok(())
+    }
+
+    /// An object: `field` is called with each key (its bytes, unescaped)
+    /// and the cursor at its value, which it must consume (read it, or
+    /// [`skip`](Self::skip) it).
+    pub(crate) fn object(
+        &mut self,
+        mut field: impl FnMut(&[u8], &mut Skim<'a>) -> Result<()>,
+    ) -> Result<()> {
+        self.enter(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            let key = self.key()?;
+            self.expect(b':')?;
+            self.ws();
+            field(&key, self)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Malformed),
+            }
+        }
+    }
+
+    /// An array: `item` is called with the cursor at each item, which it must consume.
+    pub(crate) fn array(
+        &mut self,
+        mut item: impl FnMut(&mut Skim<'a>) -> Result<()>,
+    ) -> Result<()> {
+        self.enter(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(());
+        }
+        loop {
+            self.ws();
+            item(self)?;
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    self.depth -= 1;
+                    return Ok(());
+                }
+                _ => return Err(Malformed),
+            }
+        }
+    }
+
+    /// A string, borrowed from the text unless it holds escapes.
+    pub(crate) fn string(&mut self) -> Result<Cow<'a, str>> {
+        self.ws();
+        let start = self.pos;
+        let escaped = self.step_over_string()?;
+        let quoted = &self.text[start..self.pos];
+        if escaped {
+            serde_json::from_slice::<String>(quoted)
+                .map(Cow::Owned)
+                .map_err(|_| Malformed)
+        } else {
+            std::str::from_utf8(&quoted[1..quoted.len() - 1])
+                .map(Cow::Borrowed)
+                .map_err(|_| Malformed)
+        }
+    }
+
+    /// A key: its bytes, borrowed unless it holds escapes. (Not checked to
+    /// be UTF-8: it is only compared with field names.)
+    fn key(&mut self) -> Result<Cow<'a, [u8]>> {
+        let start = self.pos;
+        let escaped = self.step_over_string()?;
+        let quoted = &self.text[start..self.pos];
+        if escaped {
+            serde_json::from_slice::<String>(quoted)
+                .map(|k| Cow::Owned(k.into_bytes()))
+                .map_err(|_| Malformed)
+        } else {
+            Ok(Cow::Borrowed(&quoted[1..quoted.len() - 1]))
+        }
+    }
+
+    /// `null` or a string.
+    pub(crate) fn opt_string(&mut self) -> Result<Option<Cow<'a, str>>> {
+        self.opt(Skim::string)
+    }
+
+    /// A non-negative integer that fits in a `u32`, as serde reads one (no
+    /// sign, fraction or exponent).
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        self.ws();
+        let start = self.pos;
+        self.step_over_number()?;
+        let number = &self.text[start..self.pos];
+        if !number.iter().all(u8::is_ascii_digit) {
+            return Err(Malformed);
+        }
+        // Digits only: UTF-8.
+        std::str::from_utf8(number)
+            .map_err(|_| Malformed)?
+            .parse()
+            .map_err(|_| Malformed)
+    }
+
+    /// Steps over any value, checking it; returns its text.
+    pub(crate) fn skip(&mut self) -> Result<&'a [u8]> {
+        self.ws();
+        let start = self.pos;
+        match self.peek().ok_or(Malformed)? {
+            b'{' => self.object(|_, s| s.skip().map(drop))?,
+            b'[' => self.array(|s| s.skip().map(drop))?,
+            b'"' => {
+                self.step_over_string()?;
+            }
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            _ => self.step_over_number()?,
+        }
+        Ok(&self.text[start..self.pos])
+    }
+
+    /// Steps over a string at the cursor (checking its escapes and that it
+    /// holds no control character); returns whether it holds escapes.
+    fn step_over_string(&mut self) -> Result<bool> {
+        let b = self.text;
+        if b.get(self.pos) != Some(&b'"') {
+            return Err(Malformed);
+        }
+        let mut i = self.pos + 1;
+        let mut escaped = false;
+        loop {
+            i = special_from(b, i).ok_or(Malformed)?;
+            match b[i] {
+                b'"' => {
+                    self.pos = i + 1;
+                    return Ok(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    i += 1;
+                    match b.get(i).ok_or(Malformed)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 1,
+                        b'u' => {
+                            let hex = b.get(i + 1..i + 5).ok_or(Malformed)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(Malformed);
+                            }
+                            i += 5;
+                        }
+                        _ => return Err(Malformed),
+                    }
+                }
+                _ => return Err(Malformed), // a control character
+            }
+        }
+    }
+
+    /// Steps over a number as JSON writes one: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn step_over_number(&mut self) -> Result<()> {
+        let b = self.text;
+        let mut i = self.pos;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(Malformed),
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return Err(Malformed);
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return Err(Malformed);
+            }
+        }
+        self.pos = i;
+        Ok(())
+    }
+}
+
+/// The index of the first `"`, `\` or control character at or after `from`
+/// (eight bytes at a time, as serde_json looks for them).
+fn special_from(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    const HIGH: u64 = ONES << 7;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().ok()?);
+        let ctrl = w.wrapping_sub(ONES * 0x20) & !w;
+        let q = w ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let s = w ^ (ONES * u64::from(b'\\'));
+        let slash = s.wrapping_sub(ONES) & !s;
+        let hit = (ctrl | quote | slash) & HIGH;
+        if hit != 0 {
+            return Some(i + hit.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    b[i.min(b.len())..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_bytes_are_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                for c in [b'"', b'\\', 0x01, 0x1f] {
+                    let mut b = vec![b'a'; len];
+                    b[at] = c;
+                    // A byte above 0x80 next to it must not hide it (the
+                    // borrow in the subtraction trick).
+                    if at + 1 < len {
+                        b[at + 1] = 0xc3;
+                    }
+                    assert_eq!(special_from(&b, 0), Some(at), "{len} {at} {c}");
+                    assert_eq!(special_from(&b, at), Some(at));
+                }
+            }
+            assert_eq!(special_from(&vec![b'a'; len], 0), None);
+            assert_eq!(special_from(&vec![0xe2; len], 0), None);
+        }
+    }
+
+    #[test]
+    fn values_are_stepped_over_and_checked() {
+        let skip = |t: &str| Skim::document(t.as_bytes(), |s| s.skip().map(<[u8]>::to_vec));
+        for ok in [
+            r#"{"a":[1,-2.5e+3,true,false,null,"x\"\u00e9\n"],"b":{}}"#,
+            " [ ] ",
+            "0",
+            "-0.0E7",
+            r#""\ud83d\ude00""#,
+        ] {
+            assert_eq!(skip(ok).as_deref(), Ok(ok.trim().as_bytes()), "{ok}");
+            assert!(serde_json::from_str::<serde_json::Value>(ok).is_ok());
+        }
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\"}",
+            "{\"a\":1,}",
+            "01",
+            "1.",
+            "1e",
+            "-",
+            "tru",
+            "nul",
+            "\"\\x\"",
+            "\"\\u12g4\"",
+            "\"a\u{1}\"",
+            "\"abc",
+            "[1 2]",
+            "{1:2}",
+            "1 2",
+        ] {
+            assert_eq!(skip(bad), Err(Malformed), "{bad:?}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(bad).is_err(),
+                "{bad:?}"
+            );
+        }
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert_eq!(skip(&deep), Err(Malformed), "deeper than serde_json reads");
+    }
+
+    #[test]
+    fn strings_are_borrowed_unless_escaped_and_integers_read_as_serde_does() {
+        let read = |t: &'static str| Skim::document(t.as_bytes(), Skim::string);
+        assert!(matches!(read(r#""plain é""#), Ok(Cow::Borrowed("plain é"))));
+        assert_eq!(read(r#""a\"b\u00e9\n""#).unwrap(), "a\"bé\n");
+        assert_eq!(read("null"), Err(Malformed));
+        let int = |t: &str| Skim::document(t.as_bytes(), Skim::u32);
+        let serde = |t: &str| serde_json::from_str::<u32>(t).ok();
+        for t in [
+            "0",
+            "-0",
+            "7",
+            "4294967295",
+            "4294967296",
+            "-1",
+            "1.0",
+            "1e2",
+            "01",
+        ] {
+            assert_eq!(int(t).ok(), serde(t), "{t}");
+        }
+    }
+}
