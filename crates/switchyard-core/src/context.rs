@@ -329,16 +329,19 @@ impl AnswerStart {
         if s.is_empty() {
             return;
         }
+        let room = self.want - self.kept;
+        // A piece of no more bytes than there is room for characters fits
+        // whole; a longer one is cut after `room` characters.
+        let piece = if s.len() <= room {
+            s
+        } else {
+            s.char_indices().nth(room).map_or(s, |(at, _)| &s[..at])
+        };
         if self.text.capacity() == 0 {
             self.text.reserve(self.want);
         }
-        for c in s.chars() {
-            if self.kept >= self.want {
-                break;
-            }
-            self.text.push(c);
-            self.kept += 1;
-        }
+        self.text.push_str(piece);
+        self.kept += piece.chars().count();
     }
 
     /// Whether as many characters as wanted are kept.
@@ -709,6 +712,45 @@ impl RequestContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answer_start_keeps_characters_not_bytes_across_pieces() {
+        // Character by character, as it was kept before: the reference.
+        let reference = |pieces: &[&str], want: usize| {
+            let mut text = String::new();
+            let mut kept = 0;
+            for p in pieces {
+                let p = if kept == 0 { p.trim_start() } else { p };
+                for c in p.chars().take(want - kept) {
+                    text.push(c);
+                    kept += 1;
+                }
+            }
+            (text, kept)
+        };
+        let cases: &[&[&str]] = &[
+            &["  \n hello", " world"],
+            &["é😀日本語", "ab", "çd"],
+            &["", "   ", "x"],
+            &["😀😀😀😀😀😀😀😀😀😀😀"],
+            &["abc", "defghijkl", "mnop"],
+        ];
+        for pieces in cases {
+            for want in 0..12 {
+                let mut start = AnswerStart::new(want);
+                for p in *pieces {
+                    start.push(p);
+                }
+                let (text, kept) = reference(pieces, want);
+                assert_eq!(
+                    (start.as_str(), start.chars()),
+                    (text.as_str(), kept),
+                    "{pieces:?} {want}"
+                );
+                assert_eq!(start.is_full(), kept == want);
+            }
+        }
+    }
 
     #[test]
     fn ids_are_unique_and_sortable() {
