@@ -72,6 +72,55 @@ impl Usage {
     }
 }
 
+impl Usage {
+    fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
+        let mut u = Usage::default();
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            let (field, slot) = match key {
+                b"prompt_tokens" => (0, &mut u.prompt_tokens),
+                b"completion_tokens" => (1, &mut u.completion_tokens),
+                b"input_tokens" => (2, &mut u.input_tokens),
+                b"output_tokens" => (3, &mut u.output_tokens),
+                _ => {
+                    let (field, slot) = match key {
+                        b"prompt_tokens_details" => (4, &mut u.prompt_tokens_details),
+                        b"input_tokens_details" => (5, &mut u.input_tokens_details),
+                        b"completion_tokens_details" => (6, &mut u.completion_tokens_details),
+                        b"output_tokens_details" => (7, &mut u.output_tokens_details),
+                        _ => return s.skip().map(drop),
+                    };
+                    seen.first(field)?;
+                    *slot = s.opt(Details::skim)?;
+                    return Ok(());
+                }
+            };
+            seen.first(field)?;
+            *slot = s.opt(Skim::u64)?;
+            Ok(())
+        })?;
+        Ok(u)
+    }
+}
+
+impl Details {
+    fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
+        let mut d = Details::default();
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            let (field, slot) = match key {
+                b"cached_tokens" => (0, &mut d.cached_tokens),
+                b"reasoning_tokens" => (1, &mut d.reasoning_tokens),
+                _ => return s.skip().map(drop),
+            };
+            seen.first(field)?;
+            *slot = s.opt(Skim::u64)?;
+            Ok(())
+        })?;
+        Ok(d)
+    }
+}
+
 /// A chat or completions answer, whole or one chunk of a stream.
 ///
 /// Read with [`Skim`] ([`Answer::skim`]); the `Deserialize` derives are the
@@ -167,7 +216,7 @@ impl<'a> Answer<'a> {
                     }
                     b"usage" => {
                         seen.first(2)?;
-                        a.usage = serde_json::from_slice(s.skip()?).map_err(|_| Malformed)?;
+                        a.usage = s.opt(Usage::skim)?;
                     }
                     b"error" => {
                         seen.first(3)?;

@@ -233,6 +233,15 @@ impl<'a> Skim<'a> {
     /// A non-negative integer that fits in a `u32`, as serde reads one (no
     /// sign, fraction or exponent).
     pub(crate) fn u32(&mut self) -> Result<u32> {
+        self.unsigned()
+    }
+
+    /// A non-negative integer that fits in a `u64`, as serde reads one.
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        self.unsigned()
+    }
+
+    fn unsigned<T: std::str::FromStr>(&mut self) -> Result<T> {
         self.ws();
         let start = self.pos;
         self.step_over_number()?;
