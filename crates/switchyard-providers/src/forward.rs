@@ -142,6 +142,9 @@ pub(crate) async fn send(
     *res.status_mut() = parts.status;
     *res.headers_mut() = parts.headers;
     strip_hop_by_hop(res.headers_mut());
+    // The layers outside add a dozen headers (route, rate limits, usage,
+    // request id ...): room for them at once rather than two regrowths.
+    res.headers_mut().reserve(16);
     Ok(res)
 }
 

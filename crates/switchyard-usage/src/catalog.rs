@@ -184,9 +184,25 @@ impl ModelCatalog {
 
     /// What is known about `model` as served by `provider`.
     pub fn lookup(&self, provider: &str, model: &str) -> Option<&ModelInfo> {
+        // `provider/name` is spelled on the stack: a lookup runs twice per
+        // request (the price for limits, then for the record), and a
+        // `format!` per spelling cost more than the hash lookups.
+        let mut buf = [0u8; 128];
         let mut name = model;
         loop {
-            if let Some(info) = self.get(&format!("{provider}/{name}")) {
+            let len = provider.len() + 1 + name.len();
+            let qualified = if len <= buf.len() {
+                buf[..provider.len()].copy_from_slice(provider.as_bytes());
+                buf[provider.len()] = b'/';
+                buf[provider.len() + 1..len].copy_from_slice(name.as_bytes());
+                // Two strings and an ASCII byte: UTF-8.
+                std::str::from_utf8(&buf[..len])
+                    .ok()
+                    .and_then(|key| self.get(key))
+            } else {
+                self.get(&format!("{provider}/{name}"))
+            };
+            if let Some(info) = qualified {
                 return Some(info);
             }
             if let Some(info) = self.get(name) {
@@ -296,6 +312,18 @@ mod tests {
             (Some(1.0), Some(4.0), Some(1000))
         );
         assert_eq!(c.lookup("azure", "m-2025-01-01").unwrap().input, Some(0.5));
+        // A qualified name too long to spell on the stack is still found.
+        let long = "l".repeat(200);
+        let mut c = ModelCatalog::new();
+        let info = |price| ModelInfo {
+            input: Some(price),
+            output: Some(price),
+            ..ModelInfo::default()
+        };
+        c.insert(long.clone(), info(1.0)).unwrap();
+        c.insert(format!("azure/{long}"), info(2.0)).unwrap();
+        assert_eq!(c.lookup("azure", &long).unwrap().input, Some(2.0));
+        assert_eq!(c.lookup("openai", &long).unwrap().input, Some(1.0));
         let e = ModelCatalog::from_toml("[models.x]\ninput = -1\noutput = 1").unwrap_err();
         assert!(e.contains("`input` must be a price"), "{e}");
         let e = ModelCatalog::from_toml("[models.x]\nprice = 1").unwrap_err();
