@@ -66,5 +66,6 @@ pub fn rfc3339(ms: i64) -> String {
     ] {
         out[i] = c;
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    // ASCII digits and separators: one copy, not a char at a time.
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -4,8 +4,9 @@
 use std::borrow::Cow;
 
 use serde::Deserialize;
-use switchyard_core::{SseEvent, from_json};
+use switchyard_core::SseEvent;
 
+use super::skim::{self, Seen, Skim};
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
 
@@ -19,7 +20,7 @@ use crate::observe::Observation;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnthropicMessages;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 #[serde(default)]
 struct Usage {
     input_tokens: Option<u64>,
@@ -41,7 +42,7 @@ impl Usage {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Message<'a> {
     #[serde(default, borrow)]
     model: Option<Cow<'a, str>>,
@@ -53,7 +54,7 @@ struct Message<'a> {
     usage: Option<Usage>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Block<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Cow<'a, str>,
@@ -65,7 +66,7 @@ struct Block<'a> {
     input: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Event<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
@@ -77,7 +78,7 @@ struct Event<'a> {
     usage: Option<Usage>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Delta<'a> {
     #[serde(default, borrow)]
     text: Option<Cow<'a, str>>,
@@ -89,18 +90,181 @@ struct Delta<'a> {
     stop_reason: Option<Cow<'a, str>>,
 }
 
+// The readers of these shapes for the stream's hot path (see `skim`); the
+// `Deserialize` derives above are the reference the tests compare them with.
+
+impl Usage {
+    fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
+        let mut u = Usage::default();
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            let (field, slot) = match key {
+                b"input_tokens" => (0, &mut u.input_tokens),
+                b"output_tokens" => (1, &mut u.output_tokens),
+                b"cache_read_input_tokens" => (2, &mut u.cache_read_input_tokens),
+                b"cache_creation_input_tokens" => (3, &mut u.cache_creation_input_tokens),
+                _ => return s.skip().map(drop),
+            };
+            seen.first(field)?;
+            *slot = s.opt(Skim::u64)?;
+            Ok(())
+        })?;
+        Ok(u)
+    }
+}
+
+impl<'a> Message<'a> {
+    fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
+        let mut m = Message {
+            model: None,
+            content: Vec::new(),
+            stop_reason: None,
+            usage: None,
+        };
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            match key {
+                b"model" => {
+                    seen.first(0)?;
+                    m.model = s.opt_string()?;
+                }
+                b"content" => {
+                    seen.first(1)?;
+                    m.content = s.list(Block::skim)?;
+                }
+                b"stop_reason" => {
+                    seen.first(2)?;
+                    m.stop_reason = s.opt_string()?;
+                }
+                b"usage" => {
+                    seen.first(3)?;
+                    m.usage = s.opt(Usage::skim)?;
+                }
+                _ => {
+                    s.skip()?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(m)
+    }
+}
+
+impl<'a> Block<'a> {
+    fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
+        let mut b = Block {
+            kind: Cow::Borrowed(""),
+            text: None,
+            thinking: None,
+            input: None,
+        };
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            match key {
+                b"type" => {
+                    seen.first(0)?;
+                    b.kind = s.string()?;
+                }
+                b"text" => {
+                    seen.first(1)?;
+                    b.text = s.opt_string()?;
+                }
+                b"thinking" => {
+                    seen.first(2)?;
+                    b.thinking = s.opt_string()?;
+                }
+                b"input" => {
+                    seen.first(3)?;
+                    // A tool call's arguments: rare, and wanted whole.
+                    b.input =
+                        s.opt(|s| serde_json::from_slice(s.skip()?).map_err(|_| skim::Malformed))?;
+                }
+                _ => {
+                    s.skip()?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(b)
+    }
+}
+
+impl<'a> Event<'a> {
+    fn skim(bytes: &'a [u8]) -> skim::Result<Self> {
+        Skim::document(bytes, |s| {
+            let mut kind = None;
+            let mut e = Event {
+                kind: Cow::Borrowed(""),
+                message: None,
+                delta: None,
+                usage: None,
+            };
+            let mut seen = Seen::default();
+            s.object(|key, s| {
+                match key {
+                    b"type" => {
+                        seen.first(0)?;
+                        kind = Some(s.string()?);
+                    }
+                    b"message" => {
+                        seen.first(1)?;
+                        e.message = s.opt(Message::skim)?;
+                    }
+                    b"delta" => {
+                        seen.first(2)?;
+                        e.delta = s.opt(Delta::skim)?;
+                    }
+                    b"usage" => {
+                        seen.first(3)?;
+                        e.usage = s.opt(Usage::skim)?;
+                    }
+                    _ => {
+                        s.skip()?;
+                    }
+                }
+                Ok(())
+            })?;
+            // `type` is required.
+            e.kind = kind.ok_or(skim::Malformed)?;
+            Ok(e)
+        })
+    }
+}
+
+impl<'a> Delta<'a> {
+    fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
+        let mut d = Delta {
+            text: None,
+            thinking: None,
+            partial_json: None,
+            stop_reason: None,
+        };
+        let mut seen = Seen::default();
+        s.object(|key, s| {
+            let (field, slot) = match key {
+                b"text" => (0, &mut d.text),
+                b"thinking" => (1, &mut d.thinking),
+                b"partial_json" => (2, &mut d.partial_json),
+                b"stop_reason" => (3, &mut d.stop_reason),
+                _ => return s.skip().map(drop),
+            };
+            seen.first(field)?;
+            *slot = s.opt_string()?;
+            Ok(())
+        })?;
+        Ok(d)
+    }
+}
+
 impl WireFormat for AnthropicMessages {
     fn name(&self) -> &'static str {
         "anthropic_messages"
     }
 
     fn read_body(&self, body: &[u8], out: &mut Observation) {
-        let m = match from_json::<Message<'_>>(body) {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::debug!(error = %e, "answer is not an Anthropic message");
-                return;
-            }
+        let Ok(m) = Skim::document(body, Message::skim) else {
+            tracing::debug!("answer is not an Anthropic message");
+            return;
         };
         out.model = m.model.map(Cow::into_owned);
         out.finish_reason = m.stop_reason.map(Cow::into_owned);
@@ -121,7 +285,7 @@ impl WireFormat for AnthropicMessages {
     }
 
     fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
-        let Ok(ev) = from_json::<Event<'_>>(event.data) else {
+        let Ok(ev) = Event::skim(event.data) else {
             return EventKind::Other;
         };
         match ev.kind.as_ref() {
@@ -169,6 +333,7 @@ impl WireFormat for AnthropicMessages {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_core::from_json;
 
     fn event<'a>(name: &'a str, data: &'a str) -> SseEvent<'a> {
         SseEvent {
@@ -212,6 +377,43 @@ mod tests {
         assert_eq!(o.answer().0, "Hello");
         let err = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
         assert_eq!(f.read_event(&event("error", err), &mut o), EventKind::Error);
+    }
+
+    /// Events and messages as Anthropic sends them, for the skim readers' parity test.
+    const EVENTS: &[&str] = &[
+        r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":10,"cache_read_input_tokens":100,"output_tokens":1,"service_tier":"standard"}}}"#,
+        r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello \"w\" \u00e9 \ud83d\ude00"}}"#,
+        r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"a\": 1"}}"#,
+        r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hmm"}}"#,
+        r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+        r#"{"type":"message_stop"}"#,
+        r#"{"type": "ping"}"#,
+        r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+    ];
+
+    const MESSAGES: &[&str] = &[
+        r#"{"id":"msg_1","type":"message","role":"assistant","model":"claude-3-5-haiku-20241022","content":[{"type":"thinking","thinking":"hmm","signature":"x"},{"type":"text","text":"Hi!"},{"type":"tool_use","id":"t","name":"f","input":{"a":[1,2.5,null],"b":"c"}}],"stop_reason":"tool_use","usage":{"input_tokens":10,"output_tokens":20}}"#,
+        "{\n \"content\" : [ ] , \"model\" : null, \"usage\": {\"input_tokens\": null}\n}",
+    ];
+
+    #[test]
+    fn the_skim_readers_read_what_serde_reads_and_refuse_what_it_refuses() {
+        use crate::wire::skim::assert_parity;
+        assert_parity(
+            EVENTS,
+            |b| Event::skim(b).ok().map(|e| format!("{e:?}")),
+            |b| from_json::<Event<'_>>(b).ok().map(|e| format!("{e:?}")),
+        );
+        assert_parity(
+            MESSAGES,
+            |b| {
+                Skim::document(b, Message::skim)
+                    .ok()
+                    .map(|m| format!("{m:?}"))
+            },
+            |b| from_json::<Message<'_>>(b).ok().map(|m| format!("{m:?}")),
+        );
     }
 
     #[test]

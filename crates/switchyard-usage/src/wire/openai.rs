@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchyard_core::{ParsedRequest, SseEvent, from_json};
 
-use super::skim::{self, Malformed, Skim};
+use super::skim::{self, Seen, Skim};
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
 
@@ -179,21 +179,6 @@ struct Function<'a> {
     arguments: Option<Cow<'a, str>>,
 }
 
-/// Which fields an object had, to refuse one given twice (as serde does).
-#[derive(Default)]
-struct Seen(u8);
-
-impl Seen {
-    fn first(&mut self, field: u8) -> skim::Result<()> {
-        let bit = 1 << field;
-        if self.0 & bit != 0 {
-            return Err(Malformed);
-        }
-        self.0 |= bit;
-        Ok(())
-    }
-}
-
 impl<'a> Answer<'a> {
     fn skim(bytes: &'a [u8]) -> skim::Result<Self> {
         Skim::document(bytes, |s| {
@@ -212,7 +197,7 @@ impl<'a> Answer<'a> {
                     }
                     b"choices" => {
                         seen.first(1)?;
-                        a.choices = s.opt(|s| list(s, Choice::skim))?;
+                        a.choices = s.opt(|s| s.list(Choice::skim))?;
                     }
                     b"usage" => {
                         seen.first(2)?;
@@ -231,19 +216,6 @@ impl<'a> Answer<'a> {
             Ok(a)
         })
     }
-}
-
-/// An array of what `read` reads.
-fn list<'a, T>(
-    s: &mut Skim<'a>,
-    mut read: impl FnMut(&mut Skim<'a>) -> skim::Result<T>,
-) -> skim::Result<Vec<T>> {
-    let mut items = Vec::new();
-    s.array(|s| {
-        items.push(read(s)?);
-        Ok(())
-    })?;
-    Ok(items)
 }
 
 impl<'a> Choice<'a> {
@@ -300,7 +272,7 @@ impl<'a> Message<'a> {
                 b"reasoning" => (3, &mut m.reasoning),
                 b"tool_calls" => {
                     seen.first(4)?;
-                    m.tool_calls = s.opt(|s| list(s, ToolCall::skim))?;
+                    m.tool_calls = s.opt(|s| s.list(ToolCall::skim))?;
                     return Ok(());
                 }
                 _ => return s.skip().map(drop),
@@ -437,7 +409,7 @@ fn read_whole(body: &[u8], out: &mut Observation) {
         Ok(answer) => {
             read_answer(&answer, out);
         }
-        Err(Malformed) => tracing::debug!("answer is not OpenAI-shaped JSON"),
+        Err(skim::Malformed) => tracing::debug!("answer is not OpenAI-shaped JSON"),
     }
 }
 
@@ -756,34 +728,11 @@ mod tests {
 
     #[test]
     fn the_skim_reader_reads_what_serde_reads_and_refuses_what_it_refuses() {
-        let check = |text: &str| {
-            let skim = Answer::skim(text.as_bytes()).ok();
-            let serde = from_json::<Answer<'_>>(text.as_bytes()).ok();
-            assert_eq!(skim, serde, "{text:?}");
-            skim.is_some()
-        };
-        let mut read = 0;
-        let mut variants = 0;
-        for text in CORPUS {
-            assert!(check(text), "the corpus itself reads: {text}");
-            for (i, c) in text.char_indices() {
-                let (head, tail) = (&text[..i], &text[i + c.len_utf8()..]);
-                let mut mutations = vec![head.to_owned(), format!("{head}{tail}")];
-                for with in [
-                    "\"", "\\", "{", "}", "[", "]", ",", ":", "0", "-", ".", "e", "a", " ", "n",
-                    "\u{1}", "\"\"", "1",
-                ] {
-                    mutations.push(format!("{head}{with}{tail}"));
-                    mutations.push(format!("{head}{with}{c}{tail}"));
-                }
-                for m in &mutations {
-                    read += usize::from(check(m));
-                    variants += 1;
-                }
-            }
-        }
-        // Most mutations break the JSON; enough still read to compare values.
-        assert!(read > variants / 20, "{read} of {variants}");
+        super::super::skim::assert_parity(
+            CORPUS,
+            |b| Answer::skim(b).ok().map(|a| format!("{a:?}")),
+            |b| from_json::<Answer<'_>>(b).ok().map(|a| format!("{a:?}")),
+        );
     }
 
     #[test]

@@ -193,6 +193,19 @@ impl<'a> Skim<'a> {
         }
     }
 
+    /// An array of what `read` reads.
+    pub(crate) fn list<T>(
+        &mut self,
+        mut read: impl FnMut(&mut Skim<'a>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut items = Vec::new();
+        self.array(|s| {
+            items.push(read(s)?);
+            Ok(())
+        })?;
+        Ok(items)
+    }
+
     /// A string, borrowed from the text unless it holds escapes.
     pub(crate) fn string(&mut self) -> Result<Cow<'a, str>> {
         self.ws();
@@ -351,6 +364,23 @@ impl<'a> Skim<'a> {
     }
 }
 
+/// Which fields of an object were read, to refuse one given twice (as
+/// serde's derived readers do).
+#[derive(Default)]
+pub(crate) struct Seen(u16);
+
+impl Seen {
+    /// Field number `field` (below 16) is read now; an error the second time.
+    pub(crate) fn first(&mut self, field: u8) -> Result<()> {
+        let bit = 1 << field;
+        if self.0 & bit != 0 {
+            return Err(Malformed);
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
 /// The index of the first `"`, `\` or control character at or after `from`
 /// (eight bytes at a time, as serde_json looks for them).
 fn special_from(b: &[u8], from: usize) -> Option<usize> {
@@ -374,6 +404,44 @@ fn special_from(b: &[u8], from: usize) -> Option<usize> {
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|p| i + p)
+}
+
+/// Checks that `skim` reads every text of `corpus`, and every one-byte
+/// deletion, replacement and insertion of it, exactly as `serde` does: the
+/// same value (both readers return it `{:?}`-formatted), or both refuse.
+#[cfg(test)]
+pub(crate) fn assert_parity(
+    corpus: &[&str],
+    skim: impl Fn(&[u8]) -> Option<String>,
+    serde: impl Fn(&[u8]) -> Option<String>,
+) {
+    let check = |text: &str| {
+        let skimmed = skim(text.as_bytes());
+        assert_eq!(skimmed, serde(text.as_bytes()), "{text:?}");
+        skimmed.is_some()
+    };
+    let mut read = 0;
+    let mut variants = 0;
+    for text in corpus {
+        assert!(check(text), "the corpus itself reads: {text}");
+        for (i, c) in text.char_indices() {
+            let (head, tail) = (&text[..i], &text[i + c.len_utf8()..]);
+            let mut mutations = vec![head.to_owned(), format!("{head}{tail}")];
+            for with in [
+                "\"", "\\", "{", "}", "[", "]", ",", ":", "0", "-", ".", "e", "a", " ", "n",
+                "\u{1}", "\"\"", "1",
+            ] {
+                mutations.push(format!("{head}{with}{tail}"));
+                mutations.push(format!("{head}{with}{c}{tail}"));
+            }
+            for m in &mutations {
+                read += usize::from(check(m));
+                variants += 1;
+            }
+        }
+    }
+    // Most mutations break the JSON; enough still read to compare values.
+    assert!(read > variants / 20, "{read} of {variants}");
 }
 
 #[cfg(test)]
