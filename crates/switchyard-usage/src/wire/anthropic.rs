@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use switchyard_core::SseEvent;
 
-use super::skim::{self, Seen, Skim};
+use super::skim::{self, Skim};
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
 
@@ -96,17 +96,19 @@ struct Delta<'a> {
 impl Usage {
     fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
         let mut u = Usage::default();
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            let (field, slot) = match key {
-                b"input_tokens" => (0, &mut u.input_tokens),
-                b"output_tokens" => (1, &mut u.output_tokens),
-                b"cache_read_input_tokens" => (2, &mut u.cache_read_input_tokens),
-                b"cache_creation_input_tokens" => (3, &mut u.cache_creation_input_tokens),
-                _ => return s.skip().map(drop),
-            };
-            seen.first(field)?;
-            *slot = s.opt(Skim::u64)?;
+        let names: [&[u8]; 4] = [
+            b"input_tokens",
+            b"output_tokens",
+            b"cache_read_input_tokens",
+            b"cache_creation_input_tokens",
+        ];
+        s.fields(&names, |i, s| {
+            match i {
+                0 => u.input_tokens = s.opt(Skim::u64)?,
+                1 => u.output_tokens = s.opt(Skim::u64)?,
+                2 => u.cache_read_input_tokens = s.opt(Skim::u64)?,
+                _ => u.cache_creation_input_tokens = s.opt(Skim::u64)?,
+            }
             Ok(())
         })?;
         Ok(u)
@@ -121,28 +123,12 @@ impl<'a> Message<'a> {
             stop_reason: None,
             usage: None,
         };
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            match key {
-                b"model" => {
-                    seen.first(0)?;
-                    m.model = s.opt_string()?;
-                }
-                b"content" => {
-                    seen.first(1)?;
-                    m.content = s.list(Block::skim)?;
-                }
-                b"stop_reason" => {
-                    seen.first(2)?;
-                    m.stop_reason = s.opt_string()?;
-                }
-                b"usage" => {
-                    seen.first(3)?;
-                    m.usage = s.opt(Usage::skim)?;
-                }
-                _ => {
-                    s.skip()?;
-                }
+        s.fields(&[b"model", b"content", b"stop_reason", b"usage"], |i, s| {
+            match i {
+                0 => m.model = s.opt_string()?,
+                1 => m.content = s.list(Block::skim)?,
+                2 => m.stop_reason = s.opt_string()?,
+                _ => m.usage = s.opt(Usage::skim)?,
             }
             Ok(())
         })?;
@@ -158,29 +144,15 @@ impl<'a> Block<'a> {
             thinking: None,
             input: None,
         };
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            match key {
-                b"type" => {
-                    seen.first(0)?;
-                    b.kind = s.string()?;
-                }
-                b"text" => {
-                    seen.first(1)?;
-                    b.text = s.opt_string()?;
-                }
-                b"thinking" => {
-                    seen.first(2)?;
-                    b.thinking = s.opt_string()?;
-                }
-                b"input" => {
-                    seen.first(3)?;
-                    // A tool call's arguments: rare, and wanted whole.
+        s.fields(&[b"type", b"text", b"thinking", b"input"], |i, s| {
+            match i {
+                0 => b.kind = s.string()?,
+                1 => b.text = s.opt_string()?,
+                2 => b.thinking = s.opt_string()?,
+                // A tool call's arguments: rare, and wanted whole.
+                _ => {
                     b.input =
                         s.opt(|s| serde_json::from_slice(s.skip()?).map_err(|_| skim::Malformed))?;
-                }
-                _ => {
-                    s.skip()?;
                 }
             }
             Ok(())
@@ -199,28 +171,12 @@ impl<'a> Event<'a> {
                 delta: None,
                 usage: None,
             };
-            let mut seen = Seen::default();
-            s.object(|key, s| {
-                match key {
-                    b"type" => {
-                        seen.first(0)?;
-                        kind = Some(s.string()?);
-                    }
-                    b"message" => {
-                        seen.first(1)?;
-                        e.message = s.opt(Message::skim)?;
-                    }
-                    b"delta" => {
-                        seen.first(2)?;
-                        e.delta = s.opt(Delta::skim)?;
-                    }
-                    b"usage" => {
-                        seen.first(3)?;
-                        e.usage = s.opt(Usage::skim)?;
-                    }
-                    _ => {
-                        s.skip()?;
-                    }
+            s.fields(&[b"type", b"message", b"delta", b"usage"], |i, s| {
+                match i {
+                    0 => kind = Some(s.string()?),
+                    1 => e.message = s.opt(Message::skim)?,
+                    2 => e.delta = s.opt(Delta::skim)?,
+                    _ => e.usage = s.opt(Usage::skim)?,
                 }
                 Ok(())
             })?;
@@ -239,19 +195,19 @@ impl<'a> Delta<'a> {
             partial_json: None,
             stop_reason: None,
         };
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            let (field, slot) = match key {
-                b"text" => (0, &mut d.text),
-                b"thinking" => (1, &mut d.thinking),
-                b"partial_json" => (2, &mut d.partial_json),
-                b"stop_reason" => (3, &mut d.stop_reason),
-                _ => return s.skip().map(drop),
-            };
-            seen.first(field)?;
-            *slot = s.opt_string()?;
-            Ok(())
-        })?;
+        s.fields(
+            &[b"text", b"thinking", b"partial_json", b"stop_reason"],
+            |i, s| {
+                let slot = match i {
+                    0 => &mut d.text,
+                    1 => &mut d.thinking,
+                    2 => &mut d.partial_json,
+                    _ => &mut d.stop_reason,
+                };
+                *slot = s.opt_string()?;
+                Ok(())
+            },
+        )?;
         Ok(d)
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use switchyard_core::{ParsedRequest, SseEvent, from_json};
 
-use super::skim::{self, Seen, Skim};
+use super::skim::{self, Skim};
 use super::{EventKind, WireFormat};
 use crate::observe::Observation;
 
@@ -75,28 +75,27 @@ impl Usage {
 impl Usage {
     fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
         let mut u = Usage::default();
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            let (field, slot) = match key {
-                b"prompt_tokens" => (0, &mut u.prompt_tokens),
-                b"completion_tokens" => (1, &mut u.completion_tokens),
-                b"input_tokens" => (2, &mut u.input_tokens),
-                b"output_tokens" => (3, &mut u.output_tokens),
-                _ => {
-                    let (field, slot) = match key {
-                        b"prompt_tokens_details" => (4, &mut u.prompt_tokens_details),
-                        b"input_tokens_details" => (5, &mut u.input_tokens_details),
-                        b"completion_tokens_details" => (6, &mut u.completion_tokens_details),
-                        b"output_tokens_details" => (7, &mut u.output_tokens_details),
-                        _ => return s.skip().map(drop),
-                    };
-                    seen.first(field)?;
-                    *slot = s.opt(Details::skim)?;
-                    return Ok(());
-                }
-            };
-            seen.first(field)?;
-            *slot = s.opt(Skim::u64)?;
+        let names: [&[u8]; 8] = [
+            b"prompt_tokens",
+            b"completion_tokens",
+            b"input_tokens",
+            b"output_tokens",
+            b"prompt_tokens_details",
+            b"input_tokens_details",
+            b"completion_tokens_details",
+            b"output_tokens_details",
+        ];
+        s.fields(&names, |i, s| {
+            match i {
+                0 => u.prompt_tokens = s.opt(Skim::u64)?,
+                1 => u.completion_tokens = s.opt(Skim::u64)?,
+                2 => u.input_tokens = s.opt(Skim::u64)?,
+                3 => u.output_tokens = s.opt(Skim::u64)?,
+                4 => u.prompt_tokens_details = s.opt(Details::skim)?,
+                5 => u.input_tokens_details = s.opt(Details::skim)?,
+                6 => u.completion_tokens_details = s.opt(Details::skim)?,
+                _ => u.output_tokens_details = s.opt(Details::skim)?,
+            }
             Ok(())
         })?;
         Ok(u)
@@ -106,14 +105,12 @@ impl Usage {
 impl Details {
     fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
         let mut d = Details::default();
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            let (field, slot) = match key {
-                b"cached_tokens" => (0, &mut d.cached_tokens),
-                b"reasoning_tokens" => (1, &mut d.reasoning_tokens),
-                _ => return s.skip().map(drop),
+        s.fields(&[b"cached_tokens", b"reasoning_tokens"], |i, s| {
+            let slot = if i == 0 {
+                &mut d.cached_tokens
+            } else {
+                &mut d.reasoning_tokens
             };
-            seen.first(field)?;
             *slot = s.opt(Skim::u64)?;
             Ok(())
         })?;
@@ -188,28 +185,12 @@ impl<'a> Answer<'a> {
                 usage: None,
                 error: None,
             };
-            let mut seen = Seen::default();
-            s.object(|key, s| {
-                match key {
-                    b"model" => {
-                        seen.first(0)?;
-                        a.model = s.opt_string()?;
-                    }
-                    b"choices" => {
-                        seen.first(1)?;
-                        a.choices = s.opt(|s| s.list(Choice::skim))?;
-                    }
-                    b"usage" => {
-                        seen.first(2)?;
-                        a.usage = s.opt(Usage::skim)?;
-                    }
-                    b"error" => {
-                        seen.first(3)?;
-                        a.error = s.opt(|s| s.skip().map(|_| serde::de::IgnoredAny))?;
-                    }
-                    _ => {
-                        s.skip()?;
-                    }
+            s.fields(&[b"model", b"choices", b"usage", b"error"], |i, s| {
+                match i {
+                    0 => a.model = s.opt_string()?,
+                    1 => a.choices = s.opt(|s| s.list(Choice::skim))?,
+                    2 => a.usage = s.opt(Usage::skim)?,
+                    _ => a.error = s.opt(|s| s.skip().map(|_| serde::de::IgnoredAny))?,
                 }
                 Ok(())
             })?;
@@ -227,32 +208,14 @@ impl<'a> Choice<'a> {
             text: None,
             finish_reason: None,
         };
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            match key {
-                b"index" => {
-                    seen.first(0)?;
-                    c.index = s.u32()?;
-                }
-                b"message" => {
-                    seen.first(1)?;
-                    c.message = s.opt(Message::skim)?;
-                }
-                b"delta" => {
-                    seen.first(2)?;
-                    c.delta = s.opt(Message::skim)?;
-                }
-                b"text" => {
-                    seen.first(3)?;
-                    c.text = s.opt_string()?;
-                }
-                b"finish_reason" => {
-                    seen.first(4)?;
-                    c.finish_reason = s.opt_string()?;
-                }
-                _ => {
-                    s.skip()?;
-                }
+        let names: [&[u8]; 5] = [b"index", b"message", b"delta", b"text", b"finish_reason"];
+        s.fields(&names, |i, s| {
+            match i {
+                0 => c.index = s.u32()?,
+                1 => c.message = s.opt(Message::skim)?,
+                2 => c.delta = s.opt(Message::skim)?,
+                3 => c.text = s.opt_string()?,
+                _ => c.finish_reason = s.opt_string()?,
             }
             Ok(())
         })?;
@@ -263,22 +226,21 @@ impl<'a> Choice<'a> {
 impl<'a> Message<'a> {
     fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
         let mut m = Message::default();
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            let (field, slot) = match key {
-                b"content" => (0, &mut m.content),
-                b"refusal" => (1, &mut m.refusal),
-                b"reasoning_content" => (2, &mut m.reasoning_content),
-                b"reasoning" => (3, &mut m.reasoning),
-                b"tool_calls" => {
-                    seen.first(4)?;
-                    m.tool_calls = s.opt(|s| s.list(ToolCall::skim))?;
-                    return Ok(());
-                }
-                _ => return s.skip().map(drop),
-            };
-            seen.first(field)?;
-            *slot = s.opt_string()?;
+        let names: [&[u8]; 5] = [
+            b"content",
+            b"refusal",
+            b"reasoning_content",
+            b"reasoning",
+            b"tool_calls",
+        ];
+        s.fields(&names, |i, s| {
+            match i {
+                0 => m.content = s.opt_string()?,
+                1 => m.refusal = s.opt_string()?,
+                2 => m.reasoning_content = s.opt_string()?,
+                3 => m.reasoning = s.opt_string()?,
+                _ => m.tool_calls = s.opt(|s| s.list(ToolCall::skim))?,
+            }
             Ok(())
         })?;
         Ok(m)
@@ -288,25 +250,18 @@ impl<'a> Message<'a> {
 impl<'a> ToolCall<'a> {
     fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
         let mut function = None;
-        let mut seen = Seen::default();
-        s.object(|key, s| {
-            if key != b"function" {
-                return s.skip().map(drop);
-            }
-            seen.first(0)?;
+        s.fields(&[b"function"], |_, s| {
             function = s.opt(|s| {
                 let mut f = Function {
                     name: None,
                     arguments: None,
                 };
-                let mut seen = Seen::default();
-                s.object(|key, s| {
-                    let (field, slot) = match key {
-                        b"name" => (0, &mut f.name),
-                        b"arguments" => (1, &mut f.arguments),
-                        _ => return s.skip().map(drop),
+                s.fields(&[b"name", b"arguments"], |i, s| {
+                    let slot = if i == 0 {
+                        &mut f.name
+                    } else {
+                        &mut f.arguments
                     };
-                    seen.first(field)?;
                     *slot = s.opt_string()?;
                     Ok(())
                 })?;

@@ -5,14 +5,15 @@
 //! `Deserialize` over serde_json reads a 200-byte OpenAI chunk in about 6,000
 //! instructions: it decodes every key into a string, matches it against the
 //! field names through the visitor machinery, and parses every number it then
-//! ignores. This reader walks the text once with a cursor: keys are compared
-//! as they stand, values nobody reads are only checked and stepped over
+//! ignores (about 4,700 here). This reader walks the text once with a
+//! cursor: keys are compared as they stand, values nobody reads are only checked and stepped over
 //! (strings eight bytes at a time), and the strings it keeps are borrowed
 //! unless they hold escapes (those are decoded by serde_json).
 //!
 //! It accepts exactly what serde_json accepts for the shapes read with it, so
-//! a malformed event is refused whole, as before (`tests` in `openai.rs`
-//! compares the two on a corpus and on every one-byte mutation of it). Two
+//! a malformed event is refused whole, as before: each wire format's tests
+//! keep the derived readers as the reference and compare the two on a corpus
+//! and on every one-byte mutation of it ([`assert_parity`]). Two
 //! differences are left: a struct written as a JSON array (serde accepts
 //! `[0, ...]` for a struct; no provider sends it) and a key that is not
 //! UTF-8 (serde refuses it; here it is a key no field has). Like serde_json,
@@ -163,6 +164,35 @@ impl<'a> Skim<'a> {
                 _ => return Err(Malformed),
             }
         }
+    }
+
+    /// An object read as serde's derived readers read a struct: `field` is
+    /// called with the index in `names` of each known key and the cursor at
+    /// its value, which it must consume; other fields are stepped over, and
+    /// a known one given twice is an error.
+    pub(crate) fn fields(
+        &mut self,
+        names: &[&[u8]],
+        mut field: impl FnMut(usize, &mut Skim<'a>) -> Result<()>,
+    ) -> Result<()> {
+        debug_assert!(names.len() <= 32);
+        let mut seen = 0u32;
+        // Length and first byte rule out most names before a comparison.
+        let known = |key: &[u8]| {
+            names.iter().position(|name| {
+                name.len() == key.len() && name.first() == key.first() && *name == key
+            })
+        };
+        self.object(|key, s| match known(key) {
+            Some(i) => {
+                if seen & 1 << i != 0 {
+                    return Err(Malformed);
+                }
+                seen |= 1 << i;
+                field(i, s)
+            }
+            None => s.skip().map(drop),
+        })
     }
 
     /// An array: `item` is called with the cursor at each item, which it must consume.
@@ -360,23 +390,6 @@ impl<'a> Skim<'a> {
             }
         }
         self.pos = i;
-        Ok(())
-    }
-}
-
-/// Which fields of an object were read, to refuse one given twice (as
-/// serde's derived readers do).
-#[derive(Default)]
-pub(crate) struct Seen(u16);
-
-impl Seen {
-    /// Field number `field` (below 16) is read now; an error the second time.
-    pub(crate) fn first(&mut self, field: u8) -> Result<()> {
-        let bit = 1 << field;
-        if self.0 & bit != 0 {
-            return Err(Malformed);
-        }
-        self.0 |= bit;
         Ok(())
     }
 }
