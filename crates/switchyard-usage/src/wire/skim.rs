@@ -13,7 +13,7 @@
 //! It accepts exactly what serde_json accepts for the shapes read with it, so
 //! a malformed event is refused whole, as before: each wire format's tests
 //! keep the derived readers as the reference and compare the two on a corpus
-//! and on every one-byte mutation of it ([`assert_parity`]). Two
+//! and on every one-byte mutation of it (`assert_parity`, built for tests). Two
 //! differences are left: a struct written as a JSON array (serde accepts
 //! `[0, ...]` for a struct; no provider sends it) and a key that is not
 //! UTF-8 (serde refuses it; here it is a key no field has). Like serde_json,
