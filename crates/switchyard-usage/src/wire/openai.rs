@@ -470,14 +470,14 @@ impl WireFormat for OpenAiResponses {
     }
 
     fn read_body(&self, body: &[u8], out: &mut Observation) {
-        match from_json::<Response<'_>>(body) {
+        match Skim::document(body, Response::skim) {
             Ok(r) => read_response(&r, out, true),
-            Err(e) => tracing::debug!(error = %e, "answer is not a Responses object"),
+            Err(skim::Malformed) => tracing::debug!("answer is not a Responses object"),
         }
     }
 
     fn read_event(&self, event: &SseEvent<'_>, out: &mut Observation) -> EventKind {
-        let Ok(ev) = from_json::<ResponseEvent<'_>>(event.data) else {
+        let Ok(ev) = ResponseEvent::skim(event.data) else {
             return EventKind::Other;
         };
         match ev.kind.as_ref() {
@@ -514,7 +514,7 @@ impl WireFormat for OpenAiResponses {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct ResponseEvent<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
@@ -524,7 +524,7 @@ struct ResponseEvent<'a> {
     response: Option<Response<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Response<'a> {
     #[serde(default, borrow)]
     model: Option<Cow<'a, str>>,
@@ -538,13 +538,13 @@ struct Response<'a> {
     incomplete_details: Option<Incomplete<'static>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct Incomplete<'a> {
     #[serde(default)]
     reason: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct OutputItem<'a> {
     #[serde(default, borrow)]
     content: Vec<OutputContent<'a>>,
@@ -552,12 +552,107 @@ struct OutputItem<'a> {
     arguments: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct OutputContent<'a> {
     #[serde(default, rename = "type", borrow)]
     kind: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     text: Option<Cow<'a, str>>,
+}
+
+impl<'a> ResponseEvent<'a> {
+    fn skim(bytes: &'a [u8]) -> skim::Result<Self> {
+        Skim::document(bytes, |s| {
+            let (mut kind, mut delta, mut response) = (None, None, None);
+            s.fields(&[b"type", b"delta", b"response"], |i, s| {
+                match i {
+                    0 => kind = Some(s.string()?),
+                    1 => delta = s.opt_string()?,
+                    _ => response = s.opt(Response::skim)?,
+                }
+                Ok(())
+            })?;
+            Ok(ResponseEvent {
+                // `type` is required.
+                kind: kind.ok_or(skim::Malformed)?,
+                delta,
+                response,
+            })
+        })
+    }
+}
+
+impl<'a> Response<'a> {
+    fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
+        let mut r = Response {
+            model: None,
+            status: None,
+            output: Vec::new(),
+            usage: None,
+            incomplete_details: None,
+        };
+        let names: [&[u8]; 5] = [
+            b"model",
+            b"status",
+            b"output",
+            b"usage",
+            b"incomplete_details",
+        ];
+        s.fields(&names, |i, s| {
+            match i {
+                0 => r.model = s.opt_string()?,
+                1 => r.status = s.opt_string()?,
+                2 => r.output = s.list(OutputItem::skim)?,
+                3 => r.usage = s.opt(Usage::skim)?,
+                _ => {
+                    r.incomplete_details = s.opt(|s| {
+                        let mut reason = None;
+                        s.fields(&[b"reason"], |_, s| {
+                            reason = s.opt_string()?.map(|r| Cow::Owned(r.into_owned()));
+                            Ok(())
+                        })?;
+                        Ok(Incomplete { reason })
+                    })?;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(r)
+    }
+}
+
+impl<'a> OutputItem<'a> {
+    fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
+        let mut item = OutputItem {
+            content: Vec::new(),
+            arguments: None,
+        };
+        s.fields(&[b"content", b"arguments"], |i, s| {
+            match i {
+                0 => {
+                    item.content = s.list(|s| {
+                        let mut part = OutputContent {
+                            kind: None,
+                            text: None,
+                        };
+                        s.fields(&[b"type", b"text"], |i, s| {
+                            let slot = if i == 0 {
+                                &mut part.kind
+                            } else {
+                                &mut part.text
+                            };
+                            *slot = s.opt_string()?;
+                            Ok(())
+                        })?;
+                        Ok(part)
+                    })?;
+                }
+                _ => item.arguments = s.opt_string()?,
+            }
+            Ok(())
+        })?;
+        Ok(item)
+    }
 }
 
 /// Reads a Responses object; `with_text` when the text was not streamed before.
@@ -687,6 +782,28 @@ mod tests {
             CORPUS,
             |b| Answer::skim(b).ok().map(|a| format!("{a:?}")),
             |b| from_json::<Answer<'_>>(b).ok().map(|a| format!("{a:?}")),
+        );
+    }
+
+    /// Responses events and objects, for the skim readers' parity test.
+    const RESPONSES: &[&str] = &[
+        r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi \"you\" \u00e9","sequence_number":5,"logprobs":[]}"#,
+        r#"{"type":"response.function_call_arguments.delta","item_id":"fc_1","output_index":1,"delta":"{\"a\":","sequence_number":9}"#,
+        r#"{"type":"response.completed","sequence_number":20,"response":{"id":"resp_1","object":"response","created_at":1741476777,"status":"completed","model":"gpt-4.1-2025-04-14","output":[{"type":"message","id":"msg_1","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hi","annotations":[]},{"type":"refusal","refusal":"No."}]},{"type":"function_call","call_id":"c","name":"f","arguments":"{\"a\":1}"}],"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":1,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":10},"incomplete_details":null}}"#,
+        r#"{"type":"response.incomplete","response":{"status":"incomplete","output":[],"incomplete_details":{"reason":"max_output_tokens"}}}"#,
+        r#"{"type":"error","code":"server_error","message":"boom","param":null}"#,
+    ];
+
+    #[test]
+    fn the_responses_skim_readers_read_what_serde_reads() {
+        super::super::skim::assert_parity(
+            RESPONSES,
+            |b| ResponseEvent::skim(b).ok().map(|e| format!("{e:?}")),
+            |b| {
+                from_json::<ResponseEvent<'_>>(b)
+                    .ok()
+                    .map(|e| format!("{e:?}"))
+            },
         );
     }
 
