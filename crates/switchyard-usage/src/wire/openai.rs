@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_core::{ParsedRequest, SseEvent, from_json};
+use switchyard_core::{ParsedRequest, SseEvent};
 
 use super::skim::{self, Skim};
 use super::{EventKind, WireFormat};
@@ -433,20 +433,39 @@ impl WireFormat for OpenAiCompletions {
     }
 }
 
+/// An embeddings answer, as far as accounting reads it: its vectors (most
+/// of its bytes) are stepped over.
+#[derive(Deserialize, Debug, PartialEq)]
+struct Embeddings<'a> {
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+impl<'a> Embeddings<'a> {
+    fn skim(bytes: &'a [u8]) -> skim::Result<Self> {
+        Skim::document(bytes, |s| {
+            let (mut model, mut usage) = (None, None);
+            s.fields(&[b"model", b"usage"], |i, s| {
+                match i {
+                    0 => model = s.opt_string()?,
+                    _ => usage = s.opt(Usage::skim)?,
+                }
+                Ok(())
+            })?;
+            Ok(Embeddings { model, usage })
+        })
+    }
+}
+
 impl WireFormat for OpenAiEmbeddings {
     fn name(&self) -> &'static str {
         "openai_embeddings"
     }
 
     fn read_body(&self, body: &[u8], out: &mut Observation) {
-        #[derive(Deserialize)]
-        struct Embeddings<'a> {
-            #[serde(default, borrow)]
-            model: Option<Cow<'a, str>>,
-            #[serde(default)]
-            usage: Option<Usage>,
-        }
-        if let Ok(e) = from_json::<Embeddings<'_>>(body) {
+        if let Ok(e) = Embeddings::skim(body) {
             out.model = e.model.map(Cow::into_owned);
             if let Some(usage) = e.usage {
                 usage.apply(out);
@@ -693,6 +712,7 @@ mod tests {
     use super::*;
     use bytes::Bytes;
     use switchyard_core::Endpoint;
+    use switchyard_core::from_json;
 
     fn event(data: &str) -> SseEvent<'_> {
         SseEvent {
@@ -801,6 +821,22 @@ mod tests {
             |b| ResponseEvent::skim(b).ok().map(|e| format!("{e:?}")),
             |b| {
                 from_json::<ResponseEvent<'_>>(b)
+                    .ok()
+                    .map(|e| format!("{e:?}"))
+            },
+        );
+    }
+
+    #[test]
+    fn the_embeddings_skim_reader_reads_what_serde_reads() {
+        super::super::skim::assert_parity(
+            &[
+                r#"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.0023064255,-0.009327292,1e-5,-2.5E+2,0]},{"object":"embedding","index":1,"embedding":"AAAAPw=="}],"model":"text-embedding-3-small","usage":{"prompt_tokens":8,"total_tokens":8}}"#,
+                r#"{"model":null,"usage":null,"data":[]}"#,
+            ],
+            |b| Embeddings::skim(b).ok().map(|e| format!("{e:?}")),
+            |b| {
+                from_json::<Embeddings<'_>>(b)
                     .ok()
                     .map(|e| format!("{e:?}"))
             },
