@@ -1,4 +1,5 @@
-//! Micro-benches of the core hot path: body validation + model extraction, SSE parsing.
+//! Micro-benches of the core hot path: body validation + model extraction,
+//! SSE parsing, and the usage layer's read of each answer format.
 //!
 //! `cargo bench --bench core`
 #![expect(
@@ -9,7 +10,10 @@
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use switchyard::core::{Endpoint, ParsedRequest, SseParser};
+use switchyard::core::{Endpoint, ParsedRequest, SseEvent, SseParser};
+use switchyard_usage::Observation;
+use switchyard_usage::WireFormat;
+use switchyard_usage::wire::{AnthropicMessages, OpenAiChat, OpenAiEmbeddings, OpenAiResponses};
 
 fn chat_body(target: usize) -> Bytes {
     let mut messages = Vec::new();
@@ -87,5 +91,83 @@ fn sse(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parse, sse);
+/// An embeddings answer: `vectors` vectors of 1,536 floats.
+fn embeddings_answer(vectors: usize) -> Vec<u8> {
+    let data: Vec<serde_json::Value> = (0..vectors)
+        .map(|i| {
+            let v: Vec<f64> = (0..1536)
+                .map(|j| (((i * 1536 + j) as f64) * 0.7123).sin() * 0.05)
+                .collect();
+            serde_json::json!({"object": "embedding", "index": i, "embedding": v})
+        })
+        .collect();
+    let answer = serde_json::json!({"object": "list", "data": data, "model": "text-embedding-3-small",
+        "usage": {"prompt_tokens": 80, "total_tokens": 80}});
+    serde_json::to_vec(&answer).expect("serialises")
+}
+
+/// The usage layer's read of one stream event or whole answer per format
+/// (what every chunk of every stream costs it).
+fn usage_read(c: &mut Criterion) {
+    let event = |data: &'static str| SseEvent {
+        event: None,
+        data: data.as_bytes(),
+        id: None,
+    };
+    let events: [(&str, &dyn WireFormat, SseEvent<'static>); 3] = [
+        (
+            "openai_chat_chunk",
+            &OpenAiChat,
+            event(
+                r#"{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o-mini","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,"finish_reason":null}]}"#,
+            ),
+        ),
+        (
+            "anthropic_text_delta",
+            &AnthropicMessages,
+            event(
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" word"}}"#,
+            ),
+        ),
+        (
+            "responses_text_delta",
+            &OpenAiResponses,
+            event(
+                r#"{"type":"response.output_text.delta","item_id":"msg_1","output_index":0,"content_index":0,"delta":" word","sequence_number":5}"#,
+            ),
+        ),
+    ];
+    let mut g = c.benchmark_group("usage_read");
+    g.throughput(Throughput::Elements(1));
+    for (name, format, ev) in &events {
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                let mut o = Observation::new(4096);
+                black_box(format.read_event(black_box(ev), &mut o));
+                black_box(o.answer().0.len())
+            })
+        });
+    }
+    let answer = br#"{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"Switchyard sits between your client and the provider; this answer is about as long as a short reply.","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":512,"completion_tokens":38,"total_tokens":550,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":0}}}"#;
+    g.throughput(Throughput::Bytes(answer.len() as u64));
+    g.bench_function("openai_chat_answer", |b| {
+        b.iter(|| {
+            let mut o = Observation::new(4096);
+            OpenAiChat.read_body(black_box(answer), &mut o);
+            black_box(o.output_tokens)
+        })
+    });
+    let embeddings = embeddings_answer(10);
+    g.throughput(Throughput::Bytes(embeddings.len() as u64));
+    g.bench_function("embeddings_answer_10x1536", |b| {
+        b.iter(|| {
+            let mut o = Observation::new(0);
+            OpenAiEmbeddings.read_body(black_box(&embeddings), &mut o);
+            black_box(o.input_tokens)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parse, sse, usage_read);
 criterion_main!(benches);
