@@ -52,7 +52,7 @@ pub use parse::{Parse, ParseLayer, ResponseFuture};
 pub use parsed::ParsedRequest;
 pub use prompt::Prompt;
 pub use protocol::{Endpoint, Protocol};
-pub use sse::{SseEvent, SseParser};
+pub use sse::{SseEvent, SseParser, count_data_fields};
 pub use stream_error::ErrorEvent;
 
 /// Response header carrying the request id.

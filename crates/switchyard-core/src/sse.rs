@@ -1,5 +1,16 @@
 //! An incremental Server-Sent Events parser for observing streams as they pass.
 
+/// How many `data:` fields occur in `bytes`: an event count for layers that
+/// watch a stream's pace without parsing it (a field split across two chunks
+/// is missed, as such a count allows).
+pub fn count_data_fields(bytes: &[u8]) -> usize {
+    // Built once: `memmem::find_iter` builds a searcher per call, which
+    // costs more than the search on a small chunk.
+    static DATA: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"data:"));
+    DATA.find_iter(bytes).count()
+}
+
 /// One dispatched event. Borrowed from the parser; valid until the next `feed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SseEvent<'a> {
@@ -198,6 +209,16 @@ impl SseParser {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_fields_are_counted_in_a_chunk() {
+        assert_eq!(count_data_fields(b""), 0);
+        assert_eq!(count_data_fields(b"event: ping\n\n"), 0);
+        assert_eq!(count_data_fields(b"data: {\"a\":1}\n\ndata: [DONE]\n\n"), 2);
+        // Twice: the finder is built once and reused.
+        assert_eq!(count_data_fields(b"data:x\ndata:y\ndata:z\n\n"), 3);
+        assert_eq!(count_data_fields(b"data:x\ndata:y\ndata:z\n\n"), 3);
+    }
 
     type Seen = Vec<(Option<String>, String)>;
 

@@ -168,11 +168,7 @@ where
                 Ok(data) => data,
                 Err(frame) => return Poll::Ready(Some(Ok(frame))),
             };
-            // Built once: `memmem::find_iter` builds a searcher per call,
-            // which costs more than the search on a small chunk.
-            static EVENT: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-                std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"data:"));
-            *this.events += EVENT.find_iter(&data).count() as u64;
+            *this.events += switchyard_core::count_data_fields(&data) as u64;
             let first = *this.first_at.get_or_insert(now);
             if let Some(min) = this.limits.min_rate {
                 let elapsed = now.duration_since(first);

@@ -49,8 +49,6 @@ impl Watch {
     fn frame(&mut self, data: &[u8]) {
         // Searchers built once: `memmem::find_iter` and `rfind` build one per
         // call, which cost more than the search on a small chunk.
-        static EVENT: LazyLock<memmem::Finder<'static>> =
-            LazyLock::new(|| memmem::Finder::new(b"data:"));
         // Forward (vectorised) searches for the last count: the reverse
         // searcher has no SIMD path and cost 4x as much on a chunk.
         static TOKENS: LazyLock<[memmem::Finder<'static>; 2]> = LazyLock::new(|| {
@@ -62,7 +60,7 @@ impl Watch {
         if !self.search {
             return;
         }
-        self.events += EVENT.find_iter(data).count() as u64;
+        self.events += switchyard_core::count_data_fields(data) as u64;
         for key in TOKENS.iter() {
             if let Some(at) = key.find_iter(data).last()
                 && let Some(n) = number_at(&data[at + key.needle().len()..])
