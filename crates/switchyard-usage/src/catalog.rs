@@ -184,25 +184,17 @@ impl ModelCatalog {
 
     /// What is known about `model` as served by `provider`.
     pub fn lookup(&self, provider: &str, model: &str) -> Option<&ModelInfo> {
-        // `provider/name` is spelled on the stack: a lookup runs twice per
-        // request (the price for limits, then for the record), and a
+        // One buffer for every `provider/name` spelled: a lookup runs twice
+        // per request (the price for limits, then for the record), and a
         // `format!` per spelling cost more than the hash lookups.
-        let mut buf = [0u8; 128];
+        let mut qualified_name = String::with_capacity(provider.len() + 1 + model.len());
         let mut name = model;
         loop {
-            let len = provider.len() + 1 + name.len();
-            let qualified = if len <= buf.len() {
-                buf[..provider.len()].copy_from_slice(provider.as_bytes());
-                buf[provider.len()] = b'/';
-                buf[provider.len() + 1..len].copy_from_slice(name.as_bytes());
-                // Two strings and an ASCII byte: UTF-8.
-                std::str::from_utf8(&buf[..len])
-                    .ok()
-                    .and_then(|key| self.get(key))
-            } else {
-                self.get(&format!("{provider}/{name}"))
-            };
-            if let Some(info) = qualified {
+            qualified_name.clear();
+            qualified_name.push_str(provider);
+            qualified_name.push('/');
+            qualified_name.push_str(name);
+            if let Some(info) = self.get(&qualified_name) {
                 return Some(info);
             }
             if let Some(info) = self.get(name) {
@@ -312,7 +304,7 @@ mod tests {
             (Some(1.0), Some(4.0), Some(1000))
         );
         assert_eq!(c.lookup("azure", "m-2025-01-01").unwrap().input, Some(0.5));
-        // A qualified name too long to spell on the stack is still found.
+        // Long names, qualified and not.
         let long = "l".repeat(200);
         let mut c = ModelCatalog::new();
         let info = |price| ModelInfo {
