@@ -189,26 +189,14 @@ impl<'a> Event<'a> {
 
 impl<'a> Delta<'a> {
     fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
-        let mut d = Delta {
-            text: None,
-            thinking: None,
-            partial_json: None,
-            stop_reason: None,
-        };
-        s.fields(
-            &[b"text", b"thinking", b"partial_json", b"stop_reason"],
-            |i, s| {
-                let slot = match i {
-                    0 => &mut d.text,
-                    1 => &mut d.thinking,
-                    2 => &mut d.partial_json,
-                    _ => &mut d.stop_reason,
-                };
-                *slot = s.opt_string()?;
-                Ok(())
-            },
-        )?;
-        Ok(d)
+        let [text, thinking, partial_json, stop_reason] =
+            s.strings([b"text", b"thinking", b"partial_json", b"stop_reason"])?;
+        Ok(Delta {
+            text,
+            thinking,
+            partial_json,
+            stop_reason,
+        })
     }
 }
 

@@ -252,20 +252,8 @@ impl<'a> ToolCall<'a> {
         let mut function = None;
         s.fields(&[b"function"], |_, s| {
             function = s.opt(|s| {
-                let mut f = Function {
-                    name: None,
-                    arguments: None,
-                };
-                s.fields(&[b"name", b"arguments"], |i, s| {
-                    let slot = if i == 0 {
-                        &mut f.name
-                    } else {
-                        &mut f.arguments
-                    };
-                    *slot = s.opt_string()?;
-                    Ok(())
-                })?;
-                Ok(f)
+                let [name, arguments] = s.strings([b"name", b"arguments"])?;
+                Ok(Function { name, arguments })
             })?;
             Ok(())
         })?;
@@ -625,11 +613,9 @@ impl<'a> Response<'a> {
                 3 => r.usage = s.opt(Usage::skim)?,
                 _ => {
                     r.incomplete_details = s.opt(|s| {
-                        let mut reason = None;
-                        s.fields(&[b"reason"], |_, s| {
-                            reason = s.opt_string()?.map(|r| Cow::Owned(r.into_owned()));
-                            Ok(())
-                        })?;
+                        let [reason] = s.strings([b"reason"])?;
+                        // `Incomplete<'static>`: the reason is owned.
+                        let reason = reason.map(|r| Cow::Owned(r.into_owned()));
                         Ok(Incomplete { reason })
                     })?;
                 }
@@ -650,20 +636,8 @@ impl<'a> OutputItem<'a> {
             match i {
                 0 => {
                     item.content = s.list(|s| {
-                        let mut part = OutputContent {
-                            kind: None,
-                            text: None,
-                        };
-                        s.fields(&[b"type", b"text"], |i, s| {
-                            let slot = if i == 0 {
-                                &mut part.kind
-                            } else {
-                                &mut part.text
-                            };
-                            *slot = s.opt_string()?;
-                            Ok(())
-                        })?;
-                        Ok(part)
+                        let [kind, text] = s.strings([b"type", b"text"])?;
+                        Ok(OutputContent { kind, text })
                     })?;
                 }
                 _ => item.arguments = s.opt_string()?,

@@ -195,6 +195,21 @@ impl<'a> Skim<'a> {
         })
     }
 
+    /// An object whose known fields, `names`, are each `null` or a string
+    /// (the rest stepped over, as [`fields`](Self::fields) does): their
+    /// values, in the order of `names`.
+    pub(crate) fn strings<const N: usize>(
+        &mut self,
+        names: [&[u8]; N],
+    ) -> Result<[Option<Cow<'a, str>>; N]> {
+        let mut values = [const { None }; N];
+        self.fields(&names, |i, s| {
+            values[i] = s.opt_string()?;
+            Ok(())
+        })?;
+        Ok(values)
+    }
+
     /// An array: `item` is called with the cursor at each item, which it must consume.
     pub(crate) fn array(
         &mut self,
