@@ -95,23 +95,24 @@ struct Delta<'a> {
 
 impl Usage {
     fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
-        let mut u = Usage::default();
         let names: [&[u8]; 4] = [
             b"input_tokens",
             b"output_tokens",
             b"cache_read_input_tokens",
             b"cache_creation_input_tokens",
         ];
-        s.fields(&names, |i, s| {
-            match i {
-                0 => u.input_tokens = s.opt(Skim::u64)?,
-                1 => u.output_tokens = s.opt(Skim::u64)?,
-                2 => u.cache_read_input_tokens = s.opt(Skim::u64)?,
-                _ => u.cache_creation_input_tokens = s.opt(Skim::u64)?,
-            }
-            Ok(())
-        })?;
-        Ok(u)
+        let [
+            input_tokens,
+            output_tokens,
+            cache_read_input_tokens,
+            cache_creation_input_tokens,
+        ] = s.values(names, Skim::u64)?;
+        Ok(Usage {
+            input_tokens,
+            output_tokens,
+            cache_read_input_tokens,
+            cache_creation_input_tokens,
+        })
     }
 }
 
@@ -189,8 +190,10 @@ impl<'a> Event<'a> {
 
 impl<'a> Delta<'a> {
     fn skim(s: &mut Skim<'a>) -> skim::Result<Self> {
-        let [text, thinking, partial_json, stop_reason] =
-            s.strings([b"text", b"thinking", b"partial_json", b"stop_reason"])?;
+        let [text, thinking, partial_json, stop_reason] = s.values(
+            [b"text", b"thinking", b"partial_json", b"stop_reason"],
+            Skim::string,
+        )?;
         Ok(Delta {
             text,
             thinking,

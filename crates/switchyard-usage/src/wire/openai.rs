@@ -104,17 +104,12 @@ impl Usage {
 
 impl Details {
     fn skim(s: &mut Skim<'_>) -> skim::Result<Self> {
-        let mut d = Details::default();
-        s.fields(&[b"cached_tokens", b"reasoning_tokens"], |i, s| {
-            let slot = if i == 0 {
-                &mut d.cached_tokens
-            } else {
-                &mut d.reasoning_tokens
-            };
-            *slot = s.opt(Skim::u64)?;
-            Ok(())
-        })?;
-        Ok(d)
+        let [cached_tokens, reasoning_tokens] =
+            s.values([b"cached_tokens", b"reasoning_tokens"], Skim::u64)?;
+        Ok(Details {
+            cached_tokens,
+            reasoning_tokens,
+        })
     }
 }
 
@@ -252,7 +247,7 @@ impl<'a> ToolCall<'a> {
         let mut function = None;
         s.fields(&[b"function"], |_, s| {
             function = s.opt(|s| {
-                let [name, arguments] = s.strings([b"name", b"arguments"])?;
+                let [name, arguments] = s.values([b"name", b"arguments"], Skim::string)?;
                 Ok(Function { name, arguments })
             })?;
             Ok(())
@@ -613,7 +608,7 @@ impl<'a> Response<'a> {
                 3 => r.usage = s.opt(Usage::skim)?,
                 _ => {
                     r.incomplete_details = s.opt(|s| {
-                        let [reason] = s.strings([b"reason"])?;
+                        let [reason] = s.values([b"reason"], Skim::string)?;
                         // `Incomplete<'static>`: the reason is owned.
                         let reason = reason.map(|r| Cow::Owned(r.into_owned()));
                         Ok(Incomplete { reason })
@@ -636,7 +631,7 @@ impl<'a> OutputItem<'a> {
             match i {
                 0 => {
                     item.content = s.list(|s| {
-                        let [kind, text] = s.strings([b"type", b"text"])?;
+                        let [kind, text] = s.values([b"type", b"text"], Skim::string)?;
                         Ok(OutputContent { kind, text })
                     })?;
                 }

@@ -195,16 +195,17 @@ impl<'a> Skim<'a> {
         })
     }
 
-    /// An object whose known fields, `names`, are each `null` or a string
-    /// (the rest stepped over, as [`fields`](Self::fields) does): their
-    /// values, in the order of `names`.
-    pub(crate) fn strings<const N: usize>(
+    /// An object whose known fields, `names`, are each `null` or a value
+    /// `read` reads (the rest stepped over, as [`fields`](Self::fields)
+    /// does): their values, in the order of `names`.
+    pub(crate) fn values<T, const N: usize>(
         &mut self,
         names: [&[u8]; N],
-    ) -> Result<[Option<Cow<'a, str>>; N]> {
+        mut read: impl FnMut(&mut Skim<'a>) -> Result<T>,
+    ) -> Result<[Option<T>; N]> {
         let mut values = [const { None }; N];
         self.fields(&names, |i, s| {
-            values[i] = s.opt_string()?;
+            values[i] = s.opt(&mut read)?;
             Ok(())
         })?;
         Ok(values)
