@@ -140,30 +140,12 @@ impl<'a> Skim<'a> {
         &mut self,
         mut field: impl FnMut(&[u8], &mut Skim<'a>) -> Result<()>,
     ) -> Result<()> {
-        self.enter(b'{')?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.depth -= 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let key = self.key()?;
-            self.expect(b':')?;
-            self.ws();
-            field(&key, self)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                _ => return Err(Malformed),
-            }
-        }
+        self.sequence(b'{', b'}', |s| {
+            let key = s.key()?;
+            s.expect(b':')?;
+            s.ws();
+            field(&key, s)
+        })
     }
 
     /// An object read as serde's derived readers read a struct: `field` is
@@ -212,13 +194,20 @@ impl<'a> Skim<'a> {
     }
 
     /// An array: `item` is called with the cursor at each item, which it must consume.
-    pub(crate) fn array(
+    pub(crate) fn array(&mut self, item: impl FnMut(&mut Skim<'a>) -> Result<()>) -> Result<()> {
+        self.sequence(b'[', b']', item)
+    }
+
+    /// `open`, then items `item` reads (the cursor at each) between commas, then `close`.
+    fn sequence(
         &mut self,
+        open: u8,
+        close: u8,
         mut item: impl FnMut(&mut Skim<'a>) -> Result<()>,
     ) -> Result<()> {
-        self.enter(b'[')?;
+        self.enter(open)?;
         self.ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
             self.depth -= 1;
             return Ok(());
@@ -229,7 +218,7 @@ impl<'a> Skim<'a> {
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
-                Some(b']') => {
+                Some(c) if c == close => {
                     self.pos += 1;
                     self.depth -= 1;
                     return Ok(());
