@@ -5,7 +5,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use switchyard_core::{
     Endpoint, ErrorType, Identity, LayerFuture, Protocol, Rejection, RequestExt,
 };
@@ -16,7 +16,11 @@ use crate::secret::KeyHash;
 use crate::store::KeyStore;
 
 /// The headers a client may send its key in, in the order they are read.
-pub const KEY_HEADERS: [&str; 3] = ["authorization", "x-api-key", "x-goog-api-key"];
+pub const KEY_HEADERS: [HeaderName; 3] = [
+    AUTHORIZATION,
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("x-goog-api-key"),
+];
 
 /// How callers are authenticated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,9 +193,7 @@ impl AuthLayer {
     fn admit<B>(&self, req: &mut Request<B>) -> Result<(), Rejection> {
         let caller = self.authenticate(req.headers())?;
         if self.mode != AuthMode::Open {
-            for name in KEY_HEADERS {
-                req.headers_mut().remove(name);
-            }
+            switchyard_core::remove_headers(req.headers_mut(), &KEY_HEADERS);
         }
         let (identity, key) = match caller {
             Caller::Anonymous => (ANONYMOUS.clone(), None),
@@ -250,7 +252,7 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
     let other = || {
         KEY_HEADERS[1..].iter().find_map(|name| {
             headers
-                .get(*name)
+                .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(str::trim)
                 .filter(|v| !v.is_empty())

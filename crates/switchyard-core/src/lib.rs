@@ -25,6 +25,7 @@ mod context;
 mod error;
 mod ext;
 mod future;
+mod headers;
 mod health;
 mod json;
 mod outcome;
@@ -45,6 +46,7 @@ pub use context::{
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;
+pub use headers::remove_headers;
 pub use health::{AlwaysHealthy, HealthBoard, TargetHealth};
 pub use json::{from_json, json_field, json_get};
 pub use outcome::{Cost, ErrorClass};

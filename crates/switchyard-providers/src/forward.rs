@@ -15,14 +15,14 @@ use switchyard_core::{Body, BoxError, Error};
 use crate::client::HttpClient;
 
 /// Response headers that describe one connection, not the message.
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-    "te",
-    "trailer",
+const HOP_BY_HOP: [HeaderName; 7] = [
+    http::header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    http::header::TRANSFER_ENCODING,
+    http::header::UPGRADE,
+    http::header::TE,
+    http::header::TRAILER,
 ];
 
 /// The headers sent upstream, built fresh: nothing of the client's leaks by default.
@@ -71,9 +71,7 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name);
         }
     }
-    for name in HOP_BY_HOP {
-        headers.remove(name);
-    }
+    switchyard_core::remove_headers(headers, &HOP_BY_HOP);
 }
 
 /// Sends `request` and waits for the first frame of the answer's body, all
