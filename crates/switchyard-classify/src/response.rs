@@ -455,17 +455,28 @@ fn null_value(rest: &[u8]) -> bool {
 /// leftmost phrase in it.
 fn is_refusal(prefix: &str, refusal: &Refusal) -> bool {
     let reach = REFUSAL_WINDOW + refusal.longest;
-    let mut lower = String::with_capacity(reach + 4);
-    for c in prefix.trim_start().chars() {
-        if lower.len() > reach {
-            break;
+    let text = prefix.trim_start();
+    // The characters kept are those before the lowered text passes `reach`
+    // bytes: `reach + 1` of them when all are ASCII, lowered at once (a
+    // character at a time cost ~11 instructions each).
+    let ascii = &text.as_bytes()[..text.len().min(reach + 1)];
+    let lower = if ascii.is_ascii() {
+        // ASCII bytes: valid UTF-8 as they are.
+        String::from_utf8(ascii.to_ascii_lowercase()).unwrap_or_default()
+    } else {
+        let mut lower = String::with_capacity(reach + 4);
+        for c in text.chars() {
+            if lower.len() > reach {
+                break;
+            }
+            if c.is_ascii() {
+                lower.push(c.to_ascii_lowercase());
+            } else {
+                lower.extend(c.to_lowercase());
+            }
         }
-        if c.is_ascii() {
-            lower.push(c.to_ascii_lowercase());
-        } else {
-            lower.extend(c.to_lowercase());
-        }
-    }
+        lower
+    };
     match &refusal.finder {
         Some(finder) => finder
             .find(lower.as_str())
@@ -646,6 +657,15 @@ mod tests {
         let at = |n: usize| format!("{}I must decline.", "x".repeat(n));
         assert!(is_refusal(&at(40), &phrases));
         assert!(!is_refusal(&at(41), &phrases));
+        // Text past the window does not matter, ASCII or not.
+        assert!(is_refusal(
+            &format!("{}{}", at(40), "\u{c9}".repeat(60)),
+            &phrases
+        ));
+        assert!(is_refusal(
+            &format!("{}{}", at(0), "x".repeat(600)),
+            &phrases
+        ));
         // Multi-byte text before the phrase counts in bytes, as before.
         assert!(is_refusal("\u{e9}\u{e9} i cannot comply", &phrases));
         assert!(!is_refusal(
