@@ -281,7 +281,7 @@ impl<'a> Skim<'a> {
     /// A non-negative integer that fits in a `u32`, as serde reads one (no
     /// sign, fraction or exponent).
     pub(crate) fn u32(&mut self) -> Result<u32> {
-        self.unsigned()
+        u32::try_from(self.unsigned()?).map_err(|_| Malformed)
     }
 
     /// A non-negative integer that fits in a `u64`, as serde reads one.
@@ -289,19 +289,41 @@ impl<'a> Skim<'a> {
         self.unsigned()
     }
 
-    fn unsigned<T: std::str::FromStr>(&mut self) -> Result<T> {
+    /// Digits read as they are stepped over. What serde refuses for an
+    /// unsigned integer is refused here or by the caller, which finds the
+    /// cursor on the rest: a sign (`-0` too: serde reads it as a float), a
+    /// leading zero, a fraction or an exponent; a value past `u64::MAX`
+    /// (serde reads it as a float) overflows.
+    fn unsigned(&mut self) -> Result<u64> {
         self.ws();
-        let start = self.pos;
-        self.step_over_number()?;
-        let number = &self.text[start..self.pos];
-        if !number.iter().all(u8::is_ascii_digit) {
+        let b = self.text;
+        let mut i = self.pos;
+        let mut n: u64 = match b.get(i) {
+            Some(b'0') => {
+                self.pos = i + 1;
+                return match b.get(i + 1) {
+                    Some(b'.' | b'e' | b'E') => Err(Malformed),
+                    _ => Ok(0),
+                };
+            }
+            Some(&c @ b'1'..=b'9') => u64::from(c - b'0'),
+            _ => return Err(Malformed),
+        };
+        i += 1;
+        while let Some(&c) = b.get(i)
+            && c.is_ascii_digit()
+        {
+            n = n
+                .checked_mul(10)
+                .and_then(|n| n.checked_add(u64::from(c - b'0')))
+                .ok_or(Malformed)?;
+            i += 1;
+        }
+        if matches!(b.get(i), Some(b'.' | b'e' | b'E')) {
             return Err(Malformed);
         }
-        // Digits only: UTF-8.
-        std::str::from_utf8(number)
-            .map_err(|_| Malformed)?
-            .parse()
-            .map_err(|_| Malformed)
+        self.pos = i;
+        Ok(n)
     }
 
     /// Steps over any value, checking it; returns its text.
@@ -327,12 +349,25 @@ impl<'a> Skim<'a> {
 
     /// Steps over a string at the cursor (checking its escapes and that it
     /// holds no control character); returns whether it holds escapes.
+    #[inline]
     fn step_over_string(&mut self) -> Result<bool> {
         let b = self.text;
         if b.get(self.pos) != Some(&b'"') {
             return Err(Malformed);
         }
-        let mut i = self.pos + 1;
+        // Most strings hold no escape: the first special byte closes them.
+        let i = special_from(b, self.pos + 1).ok_or(Malformed)?;
+        if b[i] == b'"' {
+            self.pos = i + 1;
+            return Ok(false);
+        }
+        self.escaped_string_from(i)
+    }
+
+    /// The rest of a string from `i`, its first escape or control character.
+    #[cold]
+    fn escaped_string_from(&mut self, mut i: usize) -> Result<bool> {
+        let b = self.text;
         let mut escaped = false;
         loop {
             i = special_from(b, i).ok_or(Malformed)?;
@@ -423,6 +458,7 @@ fn digits_end(b: &[u8], from: usize) -> usize {
 
 /// The index of the first `"`, `\` or control character at or after `from`
 /// (eight bytes at a time, as serde_json looks for them).
+#[inline]
 fn special_from(b: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = u64::MAX / 255;
     const HIGH: u64 = ONES << 7;
