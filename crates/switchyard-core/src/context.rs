@@ -565,6 +565,12 @@ impl Exchange {
     pub fn snapshot(&self) -> ExchangeState {
         self.lock().clone()
     }
+
+    /// Reads everything recorded so far without copying it: `read` runs
+    /// with the record locked, so it should be short (no await, no I/O).
+    pub fn inspect<R>(&self, read: impl FnOnce(&ExchangeState) -> R) -> R {
+        read(&self.lock())
+    }
 }
 
 /// The per-request record, in the request extensions; inserted by [`ParseLayer`](crate::ParseLayer).

@@ -10,7 +10,8 @@ use http::{HeaderValue, Response, header};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use switchyard_core::{
-    Attribution, Endpoint, ErrorClass, ErrorKind, Exchange, ParsedRequest, RequestContext,
+    Attribution, Endpoint, ErrorClass, ErrorKind, Exchange, ExchangeState, ParsedRequest,
+    RequestContext,
 };
 
 use crate::OVERHEAD_HEADER;
@@ -190,9 +191,17 @@ impl<H: OnRecord> InFlight<H> {
     pub(crate) fn on_head<B>(&mut self, res: &mut Response<B>) {
         let elapsed = self.start.elapsed();
         self.status = res.status().as_u16();
-        let snap = self.exchange.snapshot();
-        let upstream: Duration =
-            snap.attempts.iter().map(|a| a.duration).sum::<Duration>() + snap.upstream_body_wait;
+        // What is needed, read in place (a snapshot would copy the whole record).
+        let (upstream, served, attempts) = self.exchange.inspect(|ex| {
+            let upstream: Duration =
+                ex.attempts.iter().map(|a| a.duration).sum::<Duration>() + ex.upstream_body_wait;
+            let served = ex
+                .served_by
+                .as_ref()
+                .or(ex.attempts.last().map(|a| &a.candidate))
+                .cloned();
+            (upstream, served, ex.attempts.len())
+        });
         let overhead = elapsed.saturating_sub(upstream);
         let us = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
         self.overhead_us = Some(us);
@@ -206,15 +215,11 @@ impl<H: OnRecord> InFlight<H> {
         if !sse && self.capture > 0 {
             self.response = Some(Vec::new());
         }
-        let served = snap
-            .served_by
-            .as_ref()
-            .or(snap.attempts.last().map(|a| &a.candidate));
         self.hooks.on_routed(
             &self.id,
-            served.map(|c| &*c.provider),
-            served.map(|c| &*c.model),
-            snap.attempts.len(),
+            served.as_ref().map(|c| &*c.provider),
+            served.as_ref().map(|c| &*c.model),
+            attempts,
         );
     }
 
@@ -275,8 +280,13 @@ impl<H: OnRecord> InFlight<H> {
     }
 
     fn build(&mut self, outcome: Outcome) -> Record {
+        // Read in place: a snapshot would copy the whole record first.
+        let exchange = self.exchange.clone();
+        exchange.inspect(|ex| self.build_from(outcome, ex))
+    }
+
+    fn build_from(&mut self, outcome: Outcome, ex: &ExchangeState) -> Record {
         let end = self.pending.map_or_else(Instant::now, |(_, at)| at);
-        let ex = self.exchange.snapshot();
         if let Some(redacted) = &ex.guard_request_body {
             // The guard found secrets in the request: keep its redacted copy.
             self.request_truncated = redacted.len() > self.capture;

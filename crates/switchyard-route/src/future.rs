@@ -35,23 +35,26 @@ impl Routed {
             res.headers_mut().insert(ROUTE_NAME, v);
         }
         let ok = res.status().is_success();
-        let state = self.exchange.snapshot();
         let mut in_flight = self.in_flight;
-        if state.attempts.is_empty() {
-            if ok {
-                in_flight.stat().observe_latency(self.started.elapsed());
-            }
-        } else {
-            for a in &state.attempts {
-                if a.error.is_none() {
-                    let c = &a.candidate;
-                    self.stats
-                        .get(&c.provider, &c.model)
-                        .observe_latency(a.duration);
+        // Read in place: a snapshot would copy the whole record.
+        let served = self.exchange.inspect(|state| {
+            if state.attempts.is_empty() {
+                if ok {
+                    in_flight.stat().observe_latency(self.started.elapsed());
+                }
+            } else {
+                for a in &state.attempts {
+                    if a.error.is_none() {
+                        let c = &a.candidate;
+                        self.stats
+                            .get(&c.provider, &c.model)
+                            .observe_latency(a.duration);
+                    }
                 }
             }
-        }
-        if let Some(served) = &state.served_by
+            state.served_by.clone()
+        });
+        if let Some(served) = &served
             && (served.provider != self.first.provider || served.model != self.first.model)
         {
             in_flight = self.stats.get(&served.provider, &served.model).start();
