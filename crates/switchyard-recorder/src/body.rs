@@ -296,7 +296,7 @@ impl<H: OnRecord> InFlight<H> {
             // Gone before the head: nginx's "client closed request".
             self.status = 499;
         }
-        let error = self.failure.or_else(|| classify(self.status, outcome, &ex));
+        let error = self.failure.or_else(|| classify(self.status, outcome, ex));
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let ttft = ex
             .first_token_at
