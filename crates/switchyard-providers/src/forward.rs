@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONNECTION, CONTENT_TYPE, USER_AGENT};
-use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, Uri};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
 use switchyard_core::{Body, BoxError, Error};
@@ -57,6 +57,124 @@ pub(crate) fn upstream_headers(
     headers
 }
 
+/// A request for an upstream, as the direct client sends it.
+pub(crate) type Outbound = http::Request<reqwest::Body>;
+
+/// A request for an upstream: `method` to `uri` with `headers` and `body`.
+pub(crate) fn outbound(
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: impl Into<reqwest::Body>,
+) -> Outbound {
+    let mut request = http::Request::new(body.into());
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    request
+}
+
+/// The URI of upstream `url`.
+///
+/// An absolute URL that is already a valid URI in normal form is taken as it
+/// stands (~1,000 instructions). Anything else (a space or non-ASCII text in
+/// a model name, an upper-case scheme, a default port written out, a dot
+/// segment) is normalised by the WHATWG URL parser first, as reqwest did for
+/// every request (~10,000 instructions with its IDNA pass), so the bytes sent
+/// are the same as before.
+pub(crate) fn uri(id: &str, url: &str) -> Result<Uri, Error> {
+    if let Ok(uri) = Uri::try_from(url)
+        && normal(&uri)
+    {
+        return Ok(uri);
+    }
+    let invalid = || Error::upstream(format!("the request to upstream `{id}` failed"));
+    let parsed = reqwest::Url::parse(url).map_err(|e| invalid().with_source(e))?;
+    Uri::try_from(parsed.as_str()).map_err(|e| invalid().with_source(e))
+}
+
+/// Whether the URL parser would leave `uri` as it stands: `http` or
+/// `https`; a host of lower-case ASCII labels (no punycode) or a dotted quad
+/// in canonical form, without user info or its scheme's default port; a
+/// path and query of characters it does not escape, without dot segments.
+fn normal(uri: &Uri) -> bool {
+    let default_port = match uri.scheme_str() {
+        Some("http") => 80,
+        Some("https") => 443,
+        _ => return false,
+    };
+    let (Some(authority), Some(pq)) = (uri.authority(), uri.path_and_query()) else {
+        return false;
+    };
+    if authority.as_str().contains('@') || authority.port_u16() == Some(default_port) {
+        return false;
+    }
+    normal_host(authority.host()) && normal_path_and_query(pq.as_str().as_bytes())
+}
+
+/// Lower-case labels of letters, digits and `-`, none empty, no punycode;
+/// when the last is a number (an IPv4 address to the parser), a canonical
+/// dotted quad.
+fn normal_host(host: &str) -> bool {
+    let b = host.as_bytes();
+    let chars = b
+        .iter()
+        .all(|&c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.');
+    if !chars
+        || b.is_empty()
+        || b[0] == b'.'
+        || b[b.len() - 1] == b'.'
+        || b.windows(2).any(|w| w == b"..")
+        || host.contains("xn--")
+    {
+        return false;
+    }
+    let numeric = |l: &str| l.bytes().all(|c| c.is_ascii_digit());
+    if !host.rsplit('.').next().is_some_and(numeric) {
+        return true;
+    }
+    let mut labels = 0;
+    let canonical = host.split('.').all(|l| {
+        labels += 1;
+        numeric(l) && (l == "0" || !l.starts_with('0')) && l.parse::<u8>().is_ok()
+    });
+    canonical && labels == 4
+}
+
+/// Bytes the URL parser keeps as they are in a path and query, a table.
+const KEPT: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric();
+        c += 1;
+    }
+    let extra = b"-._~!$&()*+,;=:@/%?";
+    let mut i = 0;
+    while i < extra.len() {
+        t[extra[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// An absolute path (and query) of kept bytes, with no `%2e` and no `.` or
+/// `..` segment in the path.
+fn normal_path_and_query(b: &[u8]) -> bool {
+    let path = match b.iter().position(|&c| c == b'?') {
+        Some(q) => &b[..q],
+        None => b,
+    };
+    b.first() == Some(&b'/')
+        && b.iter().all(|&c| KEPT[usize::from(c)])
+        && (!b.contains(&b'%')
+            || !b
+                .windows(3)
+                .any(|w| w[0] == b'%' && w[1] == b'2' && w[2] | 0x20 == b'e'))
+        && !path.split(|&c| c == b'/').any(|s| s == b"." || s == b"..")
+}
+
 /// Removes hop-by-hop headers, including any the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(CONNECTION) {
@@ -82,15 +200,13 @@ pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// request, which closes its connection.
 pub(crate) async fn send(
     client: HttpClient,
-    request: reqwest::Request,
+    mut request: Outbound,
     id: std::sync::Arc<str>,
     first_byte_timeout: Duration,
 ) -> Result<Response<Body>, Error> {
     let attempt = async {
         let (parts, mut body) = match client.direct() {
             Some(direct) => {
-                let mut request = http::Request::<reqwest::Body>::try_from(request)
-                    .map_err(|e| request_error(&id, e))?;
                 // What reqwest would have added.
                 let headers = request.headers_mut();
                 headers
@@ -107,6 +223,8 @@ pub(crate) async fn send(
                 (parts, Rest::Direct { body })
             }
             None => {
+                let request =
+                    reqwest::Request::try_from(request).map_err(|e| request_error(&id, e))?;
                 let res = client
                     .reqwest()
                     .execute(request)
@@ -262,5 +380,77 @@ impl http_body::Body for Committed {
             hint.set_upper(upper + first);
         }
         hint
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What reqwest sent for `url`: the WHATWG parse, as a URI.
+    fn reqwest_uri(url: &str) -> Option<String> {
+        let parsed = reqwest::Url::parse(url).ok()?;
+        Uri::try_from(parsed.as_str()).ok().map(|u| u.to_string())
+    }
+
+    #[test]
+    fn upstream_uris_are_what_the_url_parser_made_of_them() {
+        let urls = [
+            "http://127.0.0.1:8080/v1/chat/completions",
+            "https://api.openai.com/v1/chat/completions",
+            "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
+            "https://x.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21",
+            "http://localhost:11434/api/chat",
+            "http://localhost",
+            "https://API.Example.com/v1/x",
+            "HTTPS://api.example.com/v1/x",
+            "https://api.example.com:443/v1/x",
+            "http://api.example.com:80/v1/x",
+            "http://api.example.com:8443/v1/x",
+            "http://127.1/v1",
+            "http://127.000.0.1/v1",
+            "http://0x7f.0.0.1/v1",
+            "http://[::1]:8080/v1",
+            "http://[0:0:0:0:0:0:0:1]/v1",
+            "https://user:pass@api.example.com/v1",
+            "https://api.example.com/v1/models/my model:generateContent",
+            "https://api.example.com/v1/models/caf\u{e9}:generateContent",
+            "https://b\u{fc}cher.example/v1",
+            "https://xn--bcher-kva.example/v1",
+            "https://api.example.com/v1/./models/../x",
+            "https://api.example.com/v1/%2e%2E/x",
+            "https://api.example.com/v1/a%2fb",
+            "https://api.example.com/v1/x?q='a'",
+            "https://api.example.com/v1/x?q=\"a\"",
+            "https://api.example.com/v1/{x}|y",
+            "https://api.example.com/v1/x#frag",
+            "https://api.example.com/v1\\x",
+            "https://api.example.com./v1",
+            "https://a..b/v1",
+            "https://api.example.com/v1/x;y=1,z(2)*$!~",
+            "ftp://api.example.com/v1",
+            "not a url",
+            "/v1/relative",
+        ];
+        for url in urls {
+            let ours = uri("p", url).ok().map(|u| u.to_string());
+            assert_eq!(ours, reqwest_uri(url), "{url}");
+            if let Ok(u) = Uri::try_from(url)
+                && normal(&u)
+            {
+                // The fast path only takes what the parser leaves as it is.
+                assert_eq!(Some(u.to_string()), reqwest_uri(url), "{url}");
+            }
+        }
+        let fast = |url: &str| Uri::try_from(url).is_ok_and(|u| normal(&u));
+        assert!(fast("http://127.0.0.1:8080/v1/chat/completions"));
+        assert!(fast(urls[2]) && fast(urls[3]) && fast(urls[4]));
+    }
+
+    #[test]
+    fn a_bad_url_is_an_upstream_error_naming_the_provider_only() {
+        let e = uri("acme", "http://exa mple.com/v1").unwrap_err();
+        assert!(e.to_string().contains("`acme`"), "{e}");
+        assert!(!e.to_string().contains("exa mple"), "{e}");
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http::header::{ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, HeaderName, HeaderValue, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response};
 use switchyard_core::{Body, Error};
 
 use crate::HttpClient;
@@ -56,14 +56,8 @@ impl Common {
     pub fn send(&self, out: Outgoing) -> BoxFuture<'static, Result<Response<Body>, Error>> {
         let common = self.clone();
         Box::pin(async move {
-            let request = common
-                .client
-                .reqwest()
-                .post(&out.url)
-                .headers(out.headers)
-                .body(out.body)
-                .build()
-                .map_err(|e| forward::request_error(&common.id, e))?;
+            let uri = forward::uri(&common.id, &out.url)?;
+            let request = forward::outbound(Method::POST, uri, out.headers, out.body);
             let res = forward::send(
                 common.client.clone(),
                 request,

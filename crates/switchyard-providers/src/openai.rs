@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use switchyard_core::{Body, Endpoint, Error};
@@ -75,7 +76,7 @@ struct Inner {
     client: HttpClient,
     /// Each supported endpoint's URL, parsed once (`None`: it does not
     /// parse, and each request reports that).
-    urls: Vec<(Endpoint, Option<reqwest::Url>)>,
+    urls: Vec<(Endpoint, Option<Uri>)>,
 }
 
 /// How requests are authenticated upstream.
@@ -92,7 +93,7 @@ enum Prepared {
     /// Answer without going upstream.
     Answer(Response<Body>),
     /// Send this upstream.
-    Send(reqwest::Request),
+    Send(forward::Outbound),
 }
 
 /// The endpoints an OpenAI-compatible server serves.
@@ -122,7 +123,7 @@ impl OpenAi {
             .map(|&e| {
                 (
                     e,
-                    reqwest::Url::parse(&format!("{base_url}{}", e.suffix())).ok(),
+                    forward::uri(&config.id, &format!("{base_url}{}", e.suffix())).ok(),
                 )
             })
             .collect();
@@ -153,9 +154,10 @@ impl OpenAi {
         };
         let headers = forward::upstream_headers(&HeaderMap::new(), auth, &inner.headers, false);
         let url = format!("{}/{}", inner.base_url, path.trim_start_matches('/'));
-        let Ok(request) = inner.client.reqwest().get(url).headers(headers).build() else {
+        let Ok(uri) = forward::uri(&inner.id, &url) else {
             return false;
         };
+        let request = forward::outbound(Method::GET, uri, headers, Bytes::new());
         match forward::send(
             inner.client.clone(),
             request,
@@ -187,13 +189,8 @@ impl OpenAi {
         let id = &inner.id;
         let headers =
             forward::upstream_headers(&HeaderMap::new(), inner.auth()?, &inner.headers, false);
-        let request = inner
-            .client
-            .reqwest()
-            .get(inner.url(Endpoint::Models))
-            .headers(headers)
-            .build()
-            .map_err(|e| forward::request_error(id, e))?;
+        let uri = inner.uri(Endpoint::Models)?;
+        let request = forward::outbound(Method::GET, uri, headers, Bytes::new());
         let fetch = async {
             let res = forward::send(
                 inner.client.clone(),
@@ -245,28 +242,22 @@ impl OpenAi {
             None => inner.auth()?,
         };
         let headers = forward::upstream_headers(req.headers(), auth, &inner.headers, has_body);
-        let builder = match inner.parsed_url(endpoint) {
-            Some(url) => inner
-                .client
-                .reqwest()
-                .request(endpoint.method(), url.clone()),
-            None => inner
-                .client
-                .reqwest()
-                .request(endpoint.method(), inner.url(endpoint)),
-        };
-        let mut builder = builder.headers(headers);
-        if has_body {
+        let uri = inner.uri(endpoint)?;
+        let body = if has_body {
             let mut parsed = parsed.clone();
             if let Err(rejection) = parsed.set_model(&candidate.model) {
                 return Ok(Prepared::Answer(rejection.into_response(parsed.protocol())));
             }
-            builder = builder.body(parsed.body());
-        }
-        builder
-            .build()
-            .map(Prepared::Send)
-            .map_err(|e| forward::request_error(&inner.id, e))
+            parsed.body()
+        } else {
+            Bytes::new()
+        };
+        Ok(Prepared::Send(forward::outbound(
+            endpoint.method(),
+            uri,
+            headers,
+            body,
+        )))
     }
 }
 
@@ -275,12 +266,13 @@ impl Inner {
         format!("{}{}", self.base_url, endpoint.suffix())
     }
 
-    /// The endpoint's URL as parsed at construction: no parse per request.
-    fn parsed_url(&self, endpoint: Endpoint) -> Option<&reqwest::Url> {
-        self.urls
-            .iter()
-            .find(|(e, _)| *e == endpoint)
-            .and_then(|(_, url)| url.as_ref())
+    /// The endpoint's URI as parsed at construction (no parse per request),
+    /// or parsed now if that failed.
+    fn uri(&self, endpoint: Endpoint) -> Result<Uri, Error> {
+        match self.urls.iter().find(|(e, _)| *e == endpoint) {
+            Some((_, Some(uri))) => Ok(uri.clone()),
+            _ => forward::uri(&self.id, &self.url(endpoint)),
+        }
     }
 
     fn auth(&self) -> Result<Option<&HeaderValue>, Error> {
