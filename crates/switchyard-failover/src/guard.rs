@@ -168,9 +168,10 @@ where
                 Ok(data) => data,
                 Err(frame) => return Poll::Ready(Some(Ok(frame))),
             };
-            *this.events += switchyard_core::count_data_fields(&data) as u64;
             let first = *this.first_at.get_or_insert(now);
             if let Some(min) = this.limits.min_rate {
+                // Counted only for this check (a search of every frame).
+                *this.events += switchyard_core::count_data_fields(&data) as u64;
                 let elapsed = now.duration_since(first);
                 if elapsed > this.limits.grace
                     && (*this.events as f64) / elapsed.as_secs_f64() < min
