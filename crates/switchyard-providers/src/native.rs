@@ -57,7 +57,7 @@ impl Common {
         let common = self.clone();
         Box::pin(async move {
             let uri = forward::uri(&common.id, &out.url)?;
-            let request = forward::outbound(Method::POST, uri, out.headers, out.body);
+            let request = forward::Target::new(uri).request(Method::POST, out.headers, out.body);
             let res = forward::send(
                 common.client.clone(),
                 request,

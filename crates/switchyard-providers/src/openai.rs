@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 use switchyard_core::{Body, Endpoint, Error};
@@ -76,7 +76,7 @@ struct Inner {
     client: HttpClient,
     /// Each supported endpoint's URL, parsed once (`None`: it does not
     /// parse, and each request reports that).
-    urls: Vec<(Endpoint, Option<Uri>)>,
+    urls: Vec<(Endpoint, Option<forward::Target>)>,
 }
 
 /// How requests are authenticated upstream.
@@ -123,7 +123,9 @@ impl OpenAi {
             .map(|&e| {
                 (
                     e,
-                    forward::uri(&config.id, &format!("{base_url}{}", e.suffix())).ok(),
+                    forward::uri(&config.id, &format!("{base_url}{}", e.suffix()))
+                        .ok()
+                        .map(forward::Target::new),
                 )
             })
             .collect();
@@ -157,7 +159,7 @@ impl OpenAi {
         let Ok(uri) = forward::uri(&inner.id, &url) else {
             return false;
         };
-        let request = forward::outbound(Method::GET, uri, headers, Bytes::new());
+        let request = forward::Target::new(uri).request(Method::GET, headers, Bytes::new());
         match forward::send(
             inner.client.clone(),
             request,
@@ -189,8 +191,9 @@ impl OpenAi {
         let id = &inner.id;
         let headers =
             forward::upstream_headers(&HeaderMap::new(), inner.auth()?, &inner.headers, false);
-        let uri = inner.uri(Endpoint::Models)?;
-        let request = forward::outbound(Method::GET, uri, headers, Bytes::new());
+        let request = inner
+            .target(Endpoint::Models)?
+            .request(Method::GET, headers, Bytes::new());
         let fetch = async {
             let res = forward::send(
                 inner.client.clone(),
@@ -242,7 +245,7 @@ impl OpenAi {
             None => inner.auth()?,
         };
         let headers = forward::upstream_headers(req.headers(), auth, &inner.headers, has_body);
-        let uri = inner.uri(endpoint)?;
+        let target = inner.target(endpoint)?;
         let body = if has_body {
             let mut parsed = parsed.clone();
             if let Err(rejection) = parsed.set_model(&candidate.model) {
@@ -252,9 +255,8 @@ impl OpenAi {
         } else {
             Bytes::new()
         };
-        Ok(Prepared::Send(forward::outbound(
+        Ok(Prepared::Send(target.request(
             endpoint.method(),
-            uri,
             headers,
             body,
         )))
@@ -266,12 +268,13 @@ impl Inner {
         format!("{}{}", self.base_url, endpoint.suffix())
     }
 
-    /// The endpoint's URI as parsed at construction (no parse per request),
-    /// or parsed now if that failed.
-    fn uri(&self, endpoint: Endpoint) -> Result<Uri, Error> {
+    /// The endpoint's target as made at construction (no parse per request),
+    /// or made now if its URL did not parse then.
+    fn target(&self, endpoint: Endpoint) -> Result<std::borrow::Cow<'_, forward::Target>, Error> {
         match self.urls.iter().find(|(e, _)| *e == endpoint) {
-            Some((_, Some(uri))) => Ok(uri.clone()),
-            _ => forward::uri(&self.id, &self.url(endpoint)),
+            Some((_, Some(target))) => Ok(std::borrow::Cow::Borrowed(target)),
+            _ => forward::uri(&self.id, &self.url(endpoint))
+                .map(|uri| std::borrow::Cow::Owned(forward::Target::new(uri))),
         }
     }
 
