@@ -33,6 +33,8 @@ struct ProviderModels {
     patterns: Vec<String>,
     globs: GlobSet,
     discover: bool,
+    /// The rule names decisions carry, spelled once (`prefix:`, `provider:`, `discovered:`).
+    rules: [Arc<str>; 3],
 }
 
 /// Providers in order, each with the model globs it serves.
@@ -118,11 +120,14 @@ impl RouteTableBuilder {
             let globs = set
                 .build()
                 .map_err(|e| RouteError(format!("provider `{id}`: {e}")))?;
+            let rules =
+                ["prefix", "provider", "discovered"].map(|r| Arc::from(format!("{r}:{id}")));
             providers.push(ProviderModels {
                 id: Arc::from(id),
                 patterns,
                 globs,
                 discover,
+                rules,
             });
         }
         Ok(RouteTable {
@@ -163,19 +168,14 @@ impl RouteTable {
                 ))
                 .param("model"));
             }
-            return Ok(decision(model, format!("prefix:{prefix}"), &p.id, rest));
+            return Ok(decision(model, &p.rules[0], &p.id, rest));
         }
         for p in &self.providers {
             if p.globs.is_match(model) {
-                return Ok(decision(model, format!("provider:{}", p.id), &p.id, model));
+                return Ok(decision(model, &p.rules[1], &p.id, model));
             }
             if p.discover && self.directory.contains(&p.id, model) {
-                return Ok(decision(
-                    model,
-                    format!("discovered:{}", p.id),
-                    &p.id,
-                    model,
-                ));
+                return Ok(decision(model, &p.rules[2], &p.id, model));
             }
         }
         Err(self.not_found(model))
@@ -239,10 +239,10 @@ impl RouteTable {
     }
 }
 
-fn decision(requested: &str, rule: String, provider: &Arc<str>, model: &str) -> RouteDecision {
+fn decision(requested: &str, rule: &Arc<str>, provider: &Arc<str>, model: &str) -> RouteDecision {
     RouteDecision {
         requested_model: Arc::from(requested),
-        rule: Arc::from(rule),
+        rule: rule.clone(),
         candidates: vec![Candidate::new(provider.clone(), model)],
     }
 }
