@@ -109,6 +109,8 @@ pub(crate) struct InFlight<H: OnRecord> {
     exchange: Arc<Exchange>,
     id: String,
     ts_ms: i64,
+    /// `ts_ms` as RFC 3339 text, made once for the start event and the record.
+    time: String,
     endpoint: Endpoint,
     stream: bool,
     attribution: Attribution,
@@ -153,6 +155,7 @@ impl<H: OnRecord> InFlight<H> {
             exchange,
             id: ctx.id().as_str().to_owned(),
             ts_ms,
+            time: rfc3339(ts_ms),
             endpoint: ctx.endpoint(),
             stream: parsed.is_some_and(ParsedRequest::is_stream),
             attribution: ctx.attribution().clone(),
@@ -177,7 +180,7 @@ impl<H: OnRecord> InFlight<H> {
         };
         f.hooks.on_start(&Started {
             id: f.id.clone(),
-            time: rfc3339(ts_ms),
+            time: f.time.clone(),
             endpoint: f.endpoint.as_str(),
             stream: f.stream,
             requested_model: f.requested_model.clone(),
@@ -332,7 +335,7 @@ impl<H: OnRecord> InFlight<H> {
             .map(|frames| Bytes::from(frames.concat()));
         Record {
             id: std::mem::take(&mut self.id),
-            time: rfc3339(self.ts_ms),
+            time: std::mem::take(&mut self.time),
             ts_ms: self.ts_ms,
             endpoint: self.endpoint.as_str(),
             protocol: self.endpoint.protocol().as_str(),
