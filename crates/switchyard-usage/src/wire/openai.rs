@@ -124,7 +124,7 @@ struct Answer<'a> {
     #[serde(default, borrow)]
     choices: Option<Vec<Choice<'a>>>,
     #[serde(default)]
-    usage: Option<Usage>,
+    usage: Option<Box<Usage>>,
     #[serde(default)]
     error: Option<serde::de::IgnoredAny>,
 }
@@ -184,7 +184,7 @@ impl<'a> Answer<'a> {
                 match i {
                     0 => a.model = s.opt_string()?,
                     1 => a.choices = s.opt(|s| s.list(Choice::skim))?,
-                    2 => a.usage = s.opt(Usage::skim)?,
+                    2 => a.usage = s.opt(|s| Usage::skim(s).map(Box::new))?,
                     _ => a.error = s.opt(|s| s.skip().map(|_| serde::de::IgnoredAny))?,
                 }
                 Ok(())
