@@ -334,6 +334,9 @@ impl AnswerStart {
         // whole; a longer one is cut after `room` characters.
         let piece = if s.len() <= room {
             s
+        } else if s.as_bytes()[..room].is_ascii() {
+            // `room` ASCII characters: the cut is at byte `room`, a boundary.
+            &s[..room]
         } else {
             s.char_indices().nth(room).map_or(s, |(at, _)| &s[..at])
         };
@@ -740,6 +743,9 @@ mod tests {
             &["", "   ", "x"],
             &["😀😀😀😀😀😀😀😀😀😀😀"],
             &["abc", "defghijkl", "mnop"],
+            // ASCII up to a multi-byte character at or just past the cut.
+            &["abcdefghij\u{e9}\u{1f600}xyz"],
+            &["abcd", "efgh\u{e9}ij", "\u{1f600}klmnop"],
         ];
         for pieces in cases {
             for want in 0..12 {
