@@ -248,7 +248,14 @@ pub(crate) fn looks_like_code(text: &str) -> bool {
         first
     });
     let mut code_lines = 0;
-    for line in text.lines() {
+    // Lines found with memchr's vectorised search: `str::lines` looks for
+    // each newline with core's scalar memchr (~1.2 instructions a byte).
+    let newlines = memchr::memchr_iter(b'\n', text.as_bytes());
+    let mut start = 0;
+    for end in newlines.chain([text.len()]) {
+        // `\n` is ASCII: both ends are character boundaries.
+        let line = &text[start..end];
+        start = end + 1;
         let t = line.trim();
         let Some(&b) = t.as_bytes().first() else {
             continue;
