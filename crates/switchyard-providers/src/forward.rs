@@ -140,7 +140,16 @@ fn normal(uri: &Uri) -> bool {
     if authority.as_str().contains('@') || authority.port_u16() == Some(default_port) {
         return false;
     }
-    normal_host(authority.host()) && normal_path_and_query(pq.as_str().as_bytes())
+    // `host:port` with the port in canonical form (the parser drops an empty
+    // port and leading zeros).
+    let port = authority.port();
+    let port = port.as_ref().map(|p| p.as_str());
+    let canonical_port = port.is_none_or(|p| p == "0" || !p.starts_with('0'));
+    let spelled = authority.host().len() + port.map_or(0, |p| 1 + p.len());
+    canonical_port
+        && authority.as_str().len() == spelled
+        && normal_host(authority.host())
+        && normal_path_and_query(pq.as_str().as_bytes())
 }
 
 /// Lower-case labels of letters, digits and `-`, none empty, no punycode;
@@ -459,6 +468,21 @@ mod tests {
             "https://api.example.com./v1",
             "https://a..b/v1",
             "https://api.example.com/v1/x;y=1,z(2)*$!~",
+            "https://api.example.com/v1/a%zz?q=%ZZ&r=%41",
+            "https://api.example.com/v1//x",
+            "http://api.example.com:08080/v1",
+            "http://api.example.com:/v1",
+            "http://api.example.com:65536/v1",
+            "http://api_x.example.com/v1",
+            "http://1.2.3/v1",
+            "http://1.2.3.4.5/v1",
+            "http://256.1.1.1/v1",
+            "http://01.2.3.4/v1",
+            "http://example.123/v1",
+            "http://h.example/v1?",
+            "http://h.example?x=1",
+            "http://h.example/v1/%2F%2f?a=b=c&&d",
+            "http://h.example/v1/.hidden/..x/x..",
             "ftp://api.example.com/v1",
             "not a url",
             "/v1/relative",
