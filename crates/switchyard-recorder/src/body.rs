@@ -405,14 +405,14 @@ impl<H: OnRecord> InFlight<H> {
     }
 }
 
-/// The first `n` bytes of `b`: shared when that is all of it, copied when
-/// it is a cut, so a queued record never holds a large buffer alive.
 /// A copy of `s`. (`to_string` on an `Arc<str>` goes through `Display` and
 /// the formatter: ~200 instructions more per field, a dozen per record.)
 fn owned(s: &str) -> String {
     s.to_owned()
 }
 
+/// The first `n` bytes of `b`: shared when that is all of it, copied when
+/// it is a cut, so a queued record never holds a large buffer alive.
 fn keep(b: &Bytes, n: usize) -> Bytes {
     if n >= b.len() {
         b.clone()
