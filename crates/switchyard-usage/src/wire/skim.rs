@@ -299,18 +299,13 @@ impl<'a> Skim<'a> {
         let b = self.text;
         let mut i = self.pos;
         let mut n: u64 = match b.get(i) {
-            Some(b'0') => {
-                self.pos = i + 1;
-                return match b.get(i + 1) {
-                    Some(b'.' | b'e' | b'E') => Err(Malformed),
-                    _ => Ok(0),
-                };
-            }
-            Some(&c @ b'1'..=b'9') => u64::from(c - b'0'),
+            Some(&c @ b'0'..=b'9') => u64::from(c - b'0'),
             _ => return Err(Malformed),
         };
         i += 1;
-        while let Some(&c) = b.get(i)
+        // After a leading zero no digit is read: the caller finds it.
+        while n != 0
+            && let Some(&c) = b.get(i)
             && c.is_ascii_digit()
         {
             n = n
@@ -364,20 +359,20 @@ impl<'a> Skim<'a> {
         self.escaped_string_from(i)
     }
 
-    /// The rest of a string from `i`, its first escape or control character.
+    /// The rest of a string from `i`, its first escape or control character:
+    /// `true` (it holds an escape) when it is well formed.
     #[cold]
     fn escaped_string_from(&mut self, mut i: usize) -> Result<bool> {
         let b = self.text;
-        let mut escaped = false;
         loop {
             i = special_from(b, i).ok_or(Malformed)?;
             match b[i] {
+                // Only reached past an escape: a control character fails first.
                 b'"' => {
                     self.pos = i + 1;
-                    return Ok(escaped);
+                    return Ok(true);
                 }
                 b'\\' => {
-                    escaped = true;
                     i += 1;
                     match b.get(i).ok_or(Malformed)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 1,
