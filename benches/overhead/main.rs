@@ -191,7 +191,10 @@ fn start_gateway(
                 format!(
                     "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{}\n{}\n",
                     if opts.plain_default { "" } else { FULL_STACK },
-                    opts.config_extra
+                    match (name, &opts.baseline_config_extra) {
+                        ("baseline", Some(extra)) => extra,
+                        _ => &opts.config_extra,
+                    }
                 ),
             )
             .map_err(|e| format!("writing {}: {e}", config.display()))?;

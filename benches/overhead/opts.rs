@@ -76,6 +76,11 @@ pub struct Opts {
     /// `[journal]` / `enabled = false`), to measure what a setting costs.
     #[arg(long, default_value = "")]
     pub config_extra: String,
+    /// TOML appended to the `baseline` target's config instead of
+    /// `--config-extra` (with `--baseline-bin` set to the same build: what a
+    /// setting costs, from one interleaved run).
+    #[arg(long)]
+    pub baseline_config_extra: Option<String>,
     /// Also write the JSON line to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
