@@ -25,6 +25,9 @@ pub struct JournalConfig {
     /// Keep at most this many records, deleting the oldest (0: no limit;
     /// default 10 000 in memory, none for a file).
     pub max_rows: Option<u64>,
+    /// In memory (no `path`): also forget the oldest records once the kept
+    /// ones hold more than this many MiB, bodies included (0: no limit).
+    pub max_memory_mb: u64,
 }
 
 impl Default for JournalConfig {
@@ -38,6 +41,7 @@ impl Default for JournalConfig {
             max_body_bytes: 64 << 10,
             retention_days: 30,
             max_rows: None,
+            max_memory_mb: 64,
         }
     }
 }
@@ -52,6 +56,13 @@ impl JournalConfig {
             return Err("`journal.batch_size` must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The in-memory journal's byte limit in force.
+    pub fn memory_limit(&self) -> Option<usize> {
+        (self.max_memory_mb > 0).then(|| {
+            usize::try_from(self.max_memory_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+        })
     }
 
     /// The row limit in force.

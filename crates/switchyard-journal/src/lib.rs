@@ -8,7 +8,8 @@
 //! in [`Journal::dropped`] and the `switchyard_journal_dropped_total` metric).
 //! One writer thread drains the queue in transactions of up to `batch_size`
 //! records. Without a file (`path` unset) the records are kept in memory,
-//! the newest `max_rows` of them, and queried there: no queue, no thread.
+//! the newest `max_rows` of them within `max_memory_mb`, and queried there:
+//! no queue, no thread.
 //!
 //! # Example
 //!

@@ -1,7 +1,8 @@
 //! The in-memory journal: the newest records in a ring, queried in Rust.
 //!
 //! Without a `path` the journal keeps its records (`max_rows`, 10,000 by
-//! default) in memory and loses them at exit. An in-memory SQLite database
+//! default, and no more than `max_memory_mb`, 64 MiB by default, bodies
+//! included) in memory and loses them at exit. An in-memory SQLite database
 //! did that job at about a quarter of a non-streamed request's CPU time
 //! (binding 43 columns, copying and scrubbing the bodies, the B-tree and its
 //! rollback journal); the ring keeps the records the recorder already built
@@ -23,39 +24,63 @@ use crate::query::{Page, ProjectActivity, RecordFilter, Stats};
 
 /// The records, oldest first, and the limits that keep them few.
 pub(crate) struct Ring {
-    rows: Mutex<VecDeque<Arc<Record>>>,
+    rows: Mutex<Rows>,
     max_rows: Option<usize>,
+    max_bytes: Option<usize>,
     retention_ms: Option<i64>,
 }
 
+/// The kept records and the bytes they hold ([`Record::size`]).
+#[derive(Default)]
+struct Rows {
+    records: VecDeque<Arc<Record>>,
+    bytes: usize,
+}
+
+impl Rows {
+    fn pop_front(&mut self) {
+        if let Some(r) = self.records.pop_front() {
+            self.bytes -= r.size();
+        }
+    }
+}
+
 impl Ring {
-    pub(crate) fn new(max_rows: Option<u64>, retention_days: u32) -> Ring {
+    pub(crate) fn new(
+        max_rows: Option<u64>,
+        max_bytes: Option<usize>,
+        retention_days: u32,
+    ) -> Ring {
         Ring {
-            rows: Mutex::new(VecDeque::new()),
+            rows: Mutex::default(),
             max_rows: max_rows.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_bytes,
             retention_ms: (retention_days > 0).then(|| i64::from(retention_days) * 86_400_000),
         }
     }
 
-    /// Keeps `record`, forgetting the oldest past `max_rows` or the retention window.
+    /// Keeps `record`, forgetting the oldest past `max_rows`, the memory
+    /// limit (the newest record is always kept) or the retention window.
     pub(crate) fn push(&self, record: Arc<Record>) {
         let cutoff = self.retention_ms.map(|ms| now_ms() - ms);
+        let size = record.size();
         let mut rows = lock(&self.rows);
-        rows.push_back(record);
-        if let Some(max) = self.max_rows {
-            while rows.len() > max {
-                rows.pop_front();
-            }
+        rows.records.push_back(record);
+        rows.bytes += size;
+        let max_rows = self.max_rows.unwrap_or(usize::MAX);
+        let max_bytes = self.max_bytes.unwrap_or(usize::MAX);
+        while rows.records.len() > max_rows || (rows.bytes > max_bytes && rows.records.len() > 1) {
+            rows.pop_front();
         }
         if let Some(cutoff) = cutoff {
-            while rows.front().is_some_and(|r| r.ts_ms < cutoff) {
+            while rows.records.front().is_some_and(|r| r.ts_ms < cutoff) {
                 rows.pop_front();
             }
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        lock(&self.rows).len()
+        lock(&self.rows).records.len()
     }
 
     /// The records `keep` accepts, oldest first; the lock is held only to
@@ -63,6 +88,7 @@ impl Ring {
     fn select(&self, keep: impl Fn(&Record) -> bool) -> Vec<Arc<Record>> {
         let cutoff = self.retention_ms.map(|ms| now_ms() - ms);
         lock(&self.rows)
+            .records
             .iter()
             .filter(|r| cutoff.is_none_or(|c| r.ts_ms >= c) && keep(r))
             .cloned()
@@ -71,7 +97,12 @@ impl Ring {
 
     /// The newest record with this id, everything included.
     pub(crate) fn record(&self, id: &str) -> Option<Value> {
-        let found = lock(&self.rows).iter().rev().find(|r| r.id == id).cloned();
+        let found = lock(&self.rows)
+            .records
+            .iter()
+            .rev()
+            .find(|r| r.id == id)
+            .cloned();
         found.map(|r| record_json(&r, true))
     }
 

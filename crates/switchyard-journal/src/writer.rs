@@ -125,7 +125,11 @@ impl Journal {
                 wake_at: (config.batch_size.min(config.queue_capacity) / 2).max(1),
                 store: match &config.path {
                     Some(path) => Store::File(path.clone()),
-                    None => Store::Memory(Ring::new(config.row_limit(), config.retention_days)),
+                    None => Store::Memory(Ring::new(
+                        config.row_limit(),
+                        config.memory_limit(),
+                        config.retention_days,
+                    )),
                 },
                 queued_sinks: config.path.is_some() || config.jsonl.is_some(),
                 written_metric: std::sync::OnceLock::new(),

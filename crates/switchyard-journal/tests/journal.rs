@@ -297,6 +297,62 @@ async fn a_busy_journal_keeps_near_its_row_limit_between_timed_runs() {
 }
 
 #[tokio::test]
+async fn the_memory_journal_keeps_within_its_memory_limit() {
+    // 64 KiB request and answer bodies (the default cap): 10,000 of them
+    // would hold 1.3 GB; with `max_memory_mb = 1` the ring forgets the
+    // oldest records as soon as the kept ones pass 1 MiB.
+    let j = Journal::open(&JournalConfig {
+        max_memory_mb: 1,
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    let t = now_ms();
+    let big = |i: u64| {
+        let mut r = Arc::unwrap_or_clone(record(i, t));
+        r.request_body = Bytes::from(vec![b'a'; 64 << 10]);
+        r.response_body = Some(Bytes::from(vec![b'b'; 64 << 10]));
+        Arc::new(r)
+    };
+    let size = big(0).size();
+    assert!((128 << 10..140 << 10).contains(&size), "{size}");
+    for i in 0..100 {
+        j.push(big(i));
+    }
+    let kept = j.count().await.unwrap();
+    assert_eq!(kept, ((1 << 20) / size) as u64, "{kept} kept of 100");
+    let newest = j.records(RecordFilter::default()).await.unwrap();
+    assert_eq!(newest.records[0]["id"], "01TEST00000000000000000099");
+    // Small records fill the freed room: the limit counts bytes, not rows.
+    for i in 100..1100 {
+        j.push(record(i, t));
+    }
+    let kept = j.count().await.unwrap();
+    assert!((1000..1007).contains(&kept), "{kept}");
+    // A record larger than the whole limit is still kept, alone.
+    let j = Journal::open(&JournalConfig {
+        max_memory_mb: 1,
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    let mut huge = Arc::unwrap_or_clone(record(7, t));
+    huge.request_body = Bytes::from(vec![b'c'; 2 << 20]);
+    j.push(record(6, t));
+    j.push(Arc::new(huge));
+    assert_eq!(j.count().await.unwrap(), 1);
+    // 0: no memory limit, only `max_rows`.
+    let j = Journal::open(&JournalConfig {
+        max_memory_mb: 0,
+        max_rows: Some(20),
+        ..JournalConfig::default()
+    })
+    .unwrap();
+    for i in 0..30 {
+        j.push(big(i));
+    }
+    assert_eq!(j.count().await.unwrap(), 20);
+}
+
+#[tokio::test]
 async fn a_newer_schema_is_refused() {
     let dir = temp("schema");
     let path = dir.join("s.db");

@@ -177,6 +177,58 @@ pub struct Record {
     pub guard_findings: Vec<FindingRecord>,
 }
 
+impl Record {
+    /// About how many bytes this record holds: the struct, its strings and
+    /// lists (their capacity) and its bodies. What an in-memory journal
+    /// counts against its memory limit.
+    pub fn size(&self) -> usize {
+        fn opt(s: &Option<String>) -> usize {
+            s.as_ref().map_or(0, String::capacity)
+        }
+        fn list(v: &[String], cap: usize) -> usize {
+            cap * size_of::<String>() + v.iter().map(String::capacity).sum::<usize>()
+        }
+        let strings = [
+            &self.key_id,
+            &self.team,
+            &self.source,
+            &self.project,
+            &self.route,
+            &self.requested_model,
+            &self.provider,
+            &self.model,
+            &self.response_model,
+            &self.finish_reason,
+            &self.answer,
+        ]
+        .into_iter()
+        .map(opt)
+        .sum::<usize>();
+        let attempts = self.attempts.capacity() * size_of::<AttemptRecord>()
+            + self
+                .attempts
+                .iter()
+                .map(|a| a.provider.capacity() + a.model.capacity() + opt(&a.error))
+                .sum::<usize>();
+        let findings = self.guard_findings.capacity() * size_of::<FindingRecord>()
+            + self
+                .guard_findings
+                .iter()
+                .map(|f| f.field.capacity())
+                .sum::<usize>();
+        size_of::<Record>()
+            + self.id.capacity()
+            + self.time.capacity()
+            + strings
+            + list(&self.tags, self.tags.capacity())
+            + list(&self.candidates, self.candidates.capacity())
+            + attempts
+            + findings
+            + self.request_body.len()
+            + self.response_body.as_ref().map_or(0, Bytes::len)
+    }
+}
+
 fn text<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&scrub_secrets(&lossy_text(b)))
 }
