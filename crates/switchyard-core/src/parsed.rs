@@ -91,14 +91,9 @@ impl ParsedRequest {
         let Value::Object(map) = &value else {
             return Err(Rejection::bad_request("request body must be a JSON object"));
         };
-        if let Some(e) = field_type_error(map) {
-            return Err(e);
-        }
-        let model = map
-            .get("model")
-            .and_then(Value::as_str)
-            .map(Arc::<str>::from);
-        let stream = map.get("stream").and_then(Value::as_bool).unwrap_or(false);
+        let (model, stream) = model_and_stream(map)?;
+        let model = model.map(Arc::<str>::from);
+        let stream = stream.unwrap_or(false);
         Ok(ParsedRequest {
             endpoint,
             model,
@@ -240,25 +235,37 @@ fn body_error(raw: &[u8], e: &serde_json::Error) -> Rejection {
     let Ok(Value::Object(map)) = serde_json::from_slice::<Value>(raw) else {
         return Rejection::bad_request("request body must be a JSON object");
     };
-    field_type_error(&map)
+    model_and_stream(&map)
+        .err()
         .unwrap_or_else(|| Rejection::bad_request(format!("invalid request body: {e}")))
 }
 
-/// The 400 for a `model` that is not a string or a `stream` that is not a
-/// boolean (null counts as absent), if either is.
-fn field_type_error(map: &serde_json::Map<String, Value>) -> Option<Rejection> {
-    let wrong = |field: &str, ok: fn(&Value) -> bool| {
-        map.get(field).is_some_and(|v| !v.is_null() && !ok(v))
+/// `model` and `stream` (null counts as absent), each looked up once; the
+/// 400 for a `model` that is not a string or a `stream` that is not a boolean.
+fn model_and_stream(
+    map: &serde_json::Map<String, Value>,
+) -> Result<(Option<&str>, Option<bool>), Rejection> {
+    let model = match map.get("model") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(m.as_str()),
+        Some(_) => {
+            return Err(
+                Rejection::bad_request("invalid type for `model`: expected a string")
+                    .param("model"),
+            );
+        }
     };
-    if wrong("model", Value::is_string) {
-        Some(Rejection::bad_request("invalid type for `model`: expected a string").param("model"))
-    } else if wrong("stream", Value::is_boolean) {
-        Some(
-            Rejection::bad_request("invalid type for `stream`: expected a boolean").param("stream"),
-        )
-    } else {
-        None
-    }
+    let stream = match map.get("stream") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(
+                Rejection::bad_request("invalid type for `stream`: expected a boolean")
+                    .param("stream"),
+            );
+        }
+    };
+    Ok((model, stream))
 }
 
 #[cfg(test)]
