@@ -18,8 +18,9 @@ use switchyard::reload::Live;
 /// Against glibc, mimalloc saved 13 % of the instructions per request; against
 /// mimalloc (v3 and v2), jemalloc used 2-8 % less CPU per request in
 /// interleaved runs of the overhead bench, with a lower idle and peak RSS
-/// but ~5 KB more per open stream.
-#[cfg(not(target_env = "msvc"))]
+/// but ~5 KB more per open stream. Built without the default `jemalloc`
+/// feature, the binary uses the system allocator (for heap profilers).
+#[cfg(all(feature = "jemalloc", not(target_env = "msvc")))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -332,7 +332,8 @@ pub struct Held {
 /// Opens `n` streams at once through the gateway at `addr` (each on its own
 /// connection, from source addresses 127.0.0.`ip_base`.. so as not to run out
 /// of ports), samples the gateway's RSS while the upstream holds them all
-/// open, then releases them and checks each ends with `[DONE]`.
+/// open (and calls `on_held` then), then releases them and checks each ends
+/// with `[DONE]`.
 pub async fn hold_streams(
     addr: SocketAddr,
     n: usize,
@@ -340,6 +341,7 @@ pub async fn hold_streams(
     upstream: &Upstream,
     pid: u32,
     ip_base: u8,
+    on_held: impl FnOnce(),
 ) -> Result<Held, String> {
     const PER_IP: usize = 4_000;
     let opening = Arc::new(Semaphore::new(256));
@@ -392,6 +394,7 @@ pub async fn hold_streams(
     let open_secs = (now_ns() - t0) as f64 / 1e9;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_kib = procs::mem_kib(pid, "VmRSS");
+    on_held();
     let count = opened.load(Ordering::Relaxed) as usize;
     upstream.release(true);
     let _ = go_tx.send(true);

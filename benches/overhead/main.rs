@@ -26,6 +26,7 @@ mod bare;
 mod callgrind;
 mod client;
 mod load;
+mod massif;
 mod opts;
 mod procs;
 mod report;
@@ -78,13 +79,24 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let pin = !smoke && opts.callgrind.is_none() && procs::can_pin();
+    if let Some(dir) = &opts.massif {
+        if !massif::available() {
+            eprintln!("overhead: --massif needs valgrind and vgdb (apt-get install valgrind)");
+            return ExitCode::FAILURE;
+        }
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("overhead: {}: {e}", dir.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    let profiled = opts.callgrind.is_some() || opts.massif.is_some();
+    let pin = !smoke && !profiled && procs::can_pin();
     if pin {
         if let Err(e) = pin_self(opts.load_core) {
             eprintln!("overhead: {e}");
             return ExitCode::FAILURE;
         }
-    } else if !smoke && opts.callgrind.is_none() {
+    } else if !smoke && !profiled {
         eprintln!("overhead: `taskset` not found: nothing is pinned, figures are less comparable");
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -282,9 +294,10 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
             targets.push(Target::new(name, upstream.addr, None));
             continue;
         }
-        let wrap = match &opts.callgrind {
-            Some(out) => callgrind::wrapper(out, name),
-            None => Vec::new(),
+        let wrap = match (&opts.callgrind, &opts.massif) {
+            (Some(out), _) => callgrind::wrapper(out, name),
+            (None, Some(out)) => massif::wrapper(out, name),
+            (None, None) => Vec::new(),
         };
         let p = start_gateway(name, opts, &upstream, &dir, core, wrap)?;
         targets.push(Target::new(name, p.addr, Some(p.pid)));
@@ -321,6 +334,25 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
             "large_body_bytes": large_body.len(),
             "chunks": opts.chunks,
             "instructions_per_request": counts,
+        });
+        println!("{line}");
+        return Ok(true);
+    }
+    if let Some(out) = &opts.massif {
+        let stream_body = client::chat_body(opts.body_bytes, "bench-hold", true);
+        let heap = massif::measure(
+            &targets,
+            out,
+            opts.massif_streams.min(allowed),
+            &upstream,
+            (&body, &stream_body),
+        )
+        .await?;
+        let line = json!({
+            "bench": "switchyard-overhead-massif",
+            "commit": commit(),
+            "body_bytes": body.len(),
+            "heap": heap,
         });
         println!("{line}");
         return Ok(true);

@@ -63,6 +63,15 @@ pub struct Opts {
     /// as many streamed ones follow).
     #[arg(long, default_value_t = 2000)]
     pub callgrind_requests: usize,
+    /// Heap per open stream by allocation site, from valgrind's massif,
+    /// instead of timing anything (see `massif.rs`); the snapshots go to
+    /// this directory. The gateway must use the system allocator: build it
+    /// with `--no-default-features`.
+    #[arg(long)]
+    pub massif: Option<std::path::PathBuf>,
+    /// Streams held open for `--massif`.
+    #[arg(long, default_value_t = 1000)]
+    pub massif_streams: usize,
     /// Another `switchyard` build (e.g. the previous commit's) to measure as
     /// target `baseline`, with the default stack's config, interleaved with
     /// the others: before/after figures of a change from one run.

@@ -188,7 +188,7 @@ pub async fn held(
     for &n in counts {
         for t in targets.iter_mut() {
             let Some(pid) = t.pid else { continue };
-            let h = load::hold_streams(t.addr, n, body, upstream, pid, ip_base).await?;
+            let h = load::hold_streams(t.addr, n, body, upstream, pid, ip_base, || ()).await?;
             ip_base = ip_base.saturating_add(n.div_ceil(4_000) as u8);
             progress(
                 &format!("{n} open streams"),
