@@ -69,9 +69,22 @@ fn main() -> ExitCode {
             streams: vec![200],
         };
     }
-    if let Some(dir) = &opts.callgrind {
-        if !callgrind::available() {
-            eprintln!("overhead: --callgrind needs valgrind (apt-get install valgrind)");
+    let tools: [(_, fn() -> bool, _); 2] = [
+        (
+            &opts.callgrind,
+            callgrind::available,
+            "--callgrind needs valgrind",
+        ),
+        (
+            &opts.massif,
+            massif::available,
+            "--massif needs valgrind and vgdb",
+        ),
+    ];
+    for (dir, available, needs) in tools {
+        let Some(dir) = dir else { continue };
+        if !available() {
+            eprintln!("overhead: {needs} (apt-get install valgrind)");
             return ExitCode::FAILURE;
         }
         if let Err(e) = std::fs::create_dir_all(dir) {
@@ -79,15 +92,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    if let Some(dir) = &opts.massif {
-        if !massif::available() {
-            eprintln!("overhead: --massif needs valgrind and vgdb (apt-get install valgrind)");
-            return ExitCode::FAILURE;
-        }
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("overhead: {}: {e}", dir.display());
-            return ExitCode::FAILURE;
-        }
+    if opts.callgrind.is_some() && opts.massif.is_some() {
+        eprintln!(
+            "overhead: --callgrind and --massif each run the gateways under valgrind: pick one"
+        );
+        return ExitCode::FAILURE;
     }
     let profiled = opts.callgrind.is_some() || opts.massif.is_some();
     let pin = !smoke && !profiled && procs::can_pin();
