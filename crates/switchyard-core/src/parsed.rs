@@ -128,7 +128,9 @@ impl ParsedRequest {
         self.endpoint.protocol()
     }
 
-    /// The body exactly as the client sent it.
+    /// The body exactly as the client sent it. Behind the [`Parse`](crate::Parse)
+    /// layer it is a buffer of its own (not a view into the connection's read
+    /// buffer), so layers may keep a clone of it as long as they like.
     pub fn raw(&self) -> &Bytes {
         &self.raw
     }

@@ -160,7 +160,7 @@ impl<H: OnRecord> InFlight<H> {
             stream: parsed.is_some_and(ParsedRequest::is_stream),
             attribution: ctx.attribution().clone(),
             requested_model: parsed.and_then(|p| p.model()).map(str::to_owned),
-            request_body: Bytes::copy_from_slice(&raw[..raw.len().min(capture)]),
+            request_body: keep(&raw, capture),
             request_truncated,
             capture,
             start: ctx.started(),

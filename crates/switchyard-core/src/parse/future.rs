@@ -58,6 +58,24 @@ pin_project! {
     }
 }
 
+/// The body in a buffer of its own size. A body that came in one read is a
+/// view into the connection's 8 KiB (or larger) read buffer. While the
+/// request is in flight hyper reads on (to see a client hang up) into a new
+/// buffer, so the view alone would keep the old one alive for as long as the
+/// request lives (a stream can last minutes) and, through the journal,
+/// longer. Such a body is copied out (a few hundred nanoseconds for a chat
+/// prompt); a body of several chunks was already gathered into one buffer of
+/// its size by `to_bytes` and is kept.
+fn owned(body: Bytes) -> Bytes {
+    match body.try_into_mut() {
+        // Room beyond the body: the rest of a read buffer.
+        Ok(buf) if buf.capacity() - buf.len() > buf.len() / 8 => Bytes::copy_from_slice(&buf),
+        Ok(buf) => buf.freeze(),
+        // Shared with the request's head (or static): not ours to keep.
+        Err(body) => Bytes::copy_from_slice(&body),
+    }
+}
+
 impl<B, S> ResponseFuture<B, S>
 where
     B: http_body::Body,
@@ -96,9 +114,11 @@ where
                     let protocol = ctx.endpoint().protocol();
                     let parsed = match result {
                         Ok(collected) if *eager_json => {
-                            ParsedRequest::parse_json(ctx.endpoint(), collected.to_bytes())
+                            ParsedRequest::parse_json(ctx.endpoint(), owned(collected.to_bytes()))
                         }
-                        Ok(collected) => ParsedRequest::parse(ctx.endpoint(), collected.to_bytes()),
+                        Ok(collected) => {
+                            ParsedRequest::parse(ctx.endpoint(), owned(collected.to_bytes()))
+                        }
                         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
                             Err(super::service::too_large(*limit))
                         }
@@ -148,4 +168,50 @@ where
 
 fn unreachable_state() {
     tracing::error!("ParseLayer future polled after completion");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What hyper hands over for a request read in one go: head and body
+    /// split off the connection's read buffer, which then reserves room for
+    /// its next read elsewhere.
+    fn read_in_one_go() -> (Bytes, Bytes, std::ops::Range<usize>) {
+        let mut read_buf = bytes::BytesMut::with_capacity(8192);
+        read_buf.extend_from_slice(b"POST / HTTP/1.1\r\n\r\n{\"model\":\"m\"}");
+        let at = read_buf.as_ptr() as usize;
+        let head = read_buf.split_to(19).freeze();
+        let body = read_buf.split().freeze();
+        read_buf.reserve(8192);
+        (head, body, at..at + 8192)
+    }
+
+    #[test]
+    fn a_view_into_a_read_buffer_is_copied_out_of_it() {
+        let (head, body, old) = read_in_one_go();
+        let own = owned(body.clone());
+        assert_eq!(own, body);
+        assert!(!old.contains(&(own.as_ptr() as usize)));
+        // Also once the head is gone and the body alone holds the buffer.
+        drop(head);
+        let at = body.as_ptr();
+        let own = owned(body);
+        assert_eq!(&own[..], br#"{"model":"m"}"#);
+        assert_ne!(own.as_ptr(), at);
+        assert!(!old.contains(&(own.as_ptr() as usize)));
+    }
+
+    #[test]
+    fn a_buffer_of_its_own_is_kept_as_it_is() {
+        let body = Bytes::from(b"{\"model\":\"m\"}".to_vec());
+        let at = body.as_ptr();
+        assert_eq!(owned(body).as_ptr(), at);
+    }
+
+    #[test]
+    fn a_static_body_is_copied() {
+        let body = Bytes::from_static(b"{\"model\":\"m\"}");
+        assert_ne!(owned(body.clone()).as_ptr(), body.as_ptr());
+    }
 }
