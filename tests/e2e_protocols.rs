@@ -104,3 +104,22 @@ async fn a_connection_closed_before_its_first_request_leaves_the_listener_servin
     let res = common::client().get(gw.at("/health")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn connections_that_sent_nothing_do_not_hold_up_a_shutdown() {
+    let mut gw = Gateway::start(&format!("shutdown_grace_secs = 20\n{MOCK}"));
+    // A browser's preconnect (nothing sent) and a request cut off mid-preface.
+    let idle = TcpStream::connect(addr(&gw)).await.unwrap();
+    let mut partial = TcpStream::connect(addr(&gw)).await.unwrap();
+    partial.write_all(b"PRI * ").await.unwrap();
+    let res = common::client().get(gw.at("/health")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    gw.signal("TERM");
+    let status = gw.wait_exit(Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "still running 5 s after SIGTERM (grace 20 s): {status:?}; logs:\n{}",
+        gw.logs()
+    );
+    drop((idle, partial));
+}
