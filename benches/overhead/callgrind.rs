@@ -109,7 +109,7 @@ pub async fn count(
 }
 
 /// `n` exchanges over 4 kept-alive connections.
-async fn run(
+pub async fn run(
     t: &Target,
     n: usize,
     body: &Bytes,

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::client;
+use crate::callgrind;
 use crate::load;
 use crate::scenarios::Target;
 use crate::upstream::Upstream;
@@ -51,7 +51,7 @@ pub fn available() -> bool {
         })
 }
 
-/// One detailed snapshot: the heap in total and by top-level allocation site.
+/// One detailed snapshot: the heap in total and by allocation site (see [`parse`]).
 struct Snapshot {
     heap: u64,
     sites: HashMap<String, u64>,
@@ -166,11 +166,7 @@ pub async fn measure(
     for t in targets {
         let Some(pid) = t.pid else { continue };
         // Warm-up: connections, lazy tables, the first journal batch.
-        let mut conn = client::connect(t.addr, None).await?;
-        for _ in 0..200 {
-            client::exchange(&mut conn, plain).await?;
-        }
-        drop(conn);
+        callgrind::run(t, 200, plain, false, 0).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let idle_path = dir.join(format!("{}.idle.massif", t.name));
         let idle = snapshot(pid, &idle_path)?;
@@ -233,7 +229,7 @@ pub async fn measure(
     Ok(serde_json::Value::Object(out))
 }
 
-/// A function name without its generic arguments' paths, for the table.
+/// A site's name cut to fit the table (the JSON line has it whole).
 fn shorten(site: &str) -> String {
     const MAX: usize = 110;
     if site.len() <= MAX {
