@@ -42,6 +42,28 @@ fn bench(c: &mut Criterion) {
             b.iter(|| assert!(policy.scan_text(t).is_empty()))
         });
     }
+    // Prose without a digit, an `@` or a word a secret begins with.
+    let prose = "We are migrating the billing service from a monolith to three \
+        services behind a queue. Summarise the risks of running both paths in \
+        parallel for a month, and say which metrics would tell us to roll back. "
+        .repeat(16 * 1024 / 200);
+    g.throughput(Throughput::Bytes(prose.len() as u64));
+    g.bench_function("clean_prose_16kb", |b| {
+        b.iter(|| assert!(policy.scan_text(&prose).is_empty()))
+    });
+    // Texts made of the words detectors begin with and nothing that follows
+    // them: the look at each must stay short (the cost stays linear). None holds a digit or an `@`, which send the text to the full pass.
+    for (name, unit) in [
+        ("jwt_starts", "eyJ"),
+        ("key_headers", "-----BEGIN PRIVATE KEY-----!"),
+        ("secret_words", "token \t  password  api "),
+    ] {
+        let text = unit.repeat(16 * 1024 / unit.len());
+        g.throughput(Throughput::Bytes(text.len() as u64));
+        g.bench_with_input(BenchmarkId::new("only_starts_16kb", name), &text, |b, t| {
+            b.iter(|| policy.scan_text(t))
+        });
+    }
     let dirty = format!(
         "{} contact jane.doe@gmail.com, key AKIAIOSFODNN7EXAMPLE, card 4111 1111 1111 1111",
         clean(1)
