@@ -51,6 +51,18 @@ fn bench(c: &mut Criterion) {
     g.bench_function("clean_prose_16kb", |b| {
         b.iter(|| assert!(policy.scan_text(&prose).is_empty()))
     });
+    // The overhead bench's 2 KB chat body: a system prompt and three turns.
+    let turn = &prose[..600];
+    let body = json!({"model": "m", "messages": [
+        {"role": "system", "content": "You are a careful senior engineer. Answer briefly, with concrete steps."},
+        {"role": "user", "content": turn},
+        {"role": "assistant", "content": turn},
+        {"role": "user", "content": turn},
+    ]});
+    g.throughput(Throughput::Bytes(body.to_string().len() as u64));
+    g.bench_function("prose_chat_body_2kb", |b| {
+        b.iter(|| assert!(policy.scan(Endpoint::ChatCompletions, &body).is_empty()))
+    });
     // Texts made of the words detectors begin with and nothing that follows
     // them: the look at each must stay short (the cost stays linear). None holds a digit or an `@`, which send the text to the full pass.
     for (name, unit) in [
