@@ -742,6 +742,44 @@ mod tests {
     }
 
     #[test]
+    fn the_automaton_finds_the_starts_teddy_finds() {
+        // Where the CPU has no Teddy, `Words` falls back to an automaton.
+        let words: Vec<&str> = DETECTORS
+            .iter()
+            .filter_map(|d| match d.starts {
+                Starts::With(w) | Starts::WithOrDigit(w) | Starts::Lead(w, _) => Some(w),
+                _ => None,
+            })
+            .flatten()
+            .copied()
+            .collect();
+        let (Words::Packed(packed), automaton) = (
+            Words::new(&words),
+            Words::Automaton(
+                AhoCorasick::builder()
+                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                    .build(&words)
+                    .unwrap(),
+            ),
+        ) else {
+            return;
+        };
+        let packed = Words::Packed(packed);
+        let starts = |w: &Words, text: &str| {
+            let mut found = Vec::new();
+            w.any(text.as_bytes(), |at| {
+                found.push(at);
+                false
+            });
+            found
+        };
+        let text = include_str!("../tests/data/positives.jsonl");
+        let found = starts(&packed, text);
+        assert!(found.len() > 100, "{}", found.len());
+        assert_eq!(found, starts(&automaton, text));
+    }
+
+    #[test]
     fn candidates_miss_no_match_of_the_corpus_or_its_mutations() {
         let alone = alone();
         let texts = include_str!("../tests/data/positives.jsonl")
