@@ -129,14 +129,25 @@ impl Gateway {
             if let Some(idle) = p.idle_timeout_secs {
                 failover = failover.idle_timeout_for(p.id.as_str(), Duration::from_secs_f64(idle));
             }
-            // A provider with its own connect timeout gets its own pool.
-            let client = match p.connect_timeout_secs {
-                Some(secs) => http_client(&ClientOptions {
-                    connect_timeout: Duration::from_secs_f64(secs),
-                    ..ClientOptions::default()
+            // A provider with its own connect timeout or HTTP/2 settings gets
+            // its own pool.
+            let own = p.connect_timeout_secs.is_some()
+                || p.http2_prior_knowledge
+                || p.http2_max_streams.is_some();
+            let client = if own {
+                let defaults = ClientOptions::default();
+                http_client(&ClientOptions {
+                    connect_timeout: Duration::from_secs_f64(
+                        p.connect_timeout_secs
+                            .unwrap_or(config.connect_timeout_secs),
+                    ),
+                    http2_prior_knowledge: p.http2_prior_knowledge,
+                    http2_max_streams: p.http2_max_streams.unwrap_or(defaults.http2_max_streams),
+                    ..defaults
                 })
-                .map_err(|e| format!("building the HTTP client of `{}`: {e}", p.id))?,
-                None => client.clone(),
+                .map_err(|e| format!("building the HTTP client of `{}`: {e}", p.id))?
+            } else {
+                client.clone()
             };
             match p.kind {
                 ProviderKind::Openai => {

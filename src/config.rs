@@ -189,6 +189,12 @@ pub struct ProviderConfig {
     /// Longest silence between two chunks of a streamed answer; overrides `failover.idle_timeout_secs`.
     #[serde(default)]
     pub idle_timeout_secs: Option<f64>,
+    /// Speak HTTP/2 without negotiating it: h2c to an `http://` URL, only h2 to an `https://` one.
+    #[serde(default)]
+    pub http2_prior_knowledge: bool,
+    /// Requests one HTTP/2 connection to this provider carries at once before another is opened (default 100).
+    #[serde(default)]
+    pub http2_max_streams: Option<usize>,
     /// Don't run active health probes against this provider.
     #[serde(default)]
     pub skip_probe: bool,
@@ -409,6 +415,9 @@ impl Config {
                     ));
                 }
             }
+            if p.http2_max_streams == Some(0) {
+                return Err(format!("{at_}: `http2_max_streams` must be at least 1"));
+            }
             let at = format!("providers[{i}] (`{}`)", p.id);
             if p.id.is_empty() || p.id.contains('/') || p.id.contains(char::is_whitespace) {
                 return Err(format!(
@@ -504,6 +513,8 @@ pub fn providers_from_env(var: impl Fn(&str) -> Option<String>) -> Vec<ProviderC
         timeout_secs: None,
         connect_timeout_secs: None,
         idle_timeout_secs: None,
+        http2_prior_knowledge: false,
+        http2_max_streams: None,
         skip_probe: false,
         health_check_path: None,
         health_check_interval_secs: None,

@@ -66,6 +66,10 @@ fn invalid_configs_are_refused_naming_the_problem() {
         ),
         ("backend_timeout_secs = -1", "backend_timeout_secs"),
         (
+            "[[providers]]\nid = \"a\"\nkind = \"openai\"\nbase_url = \"http://x/v1\"\nmodels = [\"m\"]\nhttp2_max_streams = 0",
+            "`http2_max_streams` must be at least 1",
+        ),
+        (
             "[[providers]]\nid = \"a\"\nkind = \"openai\"\nbase_url = \"http://x/v1\"\nmodels = [\"m\"]\nconnect_timeout_secs = 0",
             "`connect_timeout_secs` must be a positive number",
         ),

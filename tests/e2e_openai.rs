@@ -163,6 +163,55 @@ async fn chat_stream_arrives_in_order_with_done() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_prior_knowledge_speaks_h2c_upstream() {
+    let (up, gw) = setup("http2_prior_knowledge = true\nhttp2_max_streams = 50").await;
+    for stream in [false, true] {
+        let res = gw
+            .post_json(
+                "/v1/chat/completions",
+                &json!({"model":"gpt-4o-mini","stream":stream,"messages":[{"role":"user","content":"over h2"}]}),
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let body = res.text().await.unwrap();
+        let text = if stream {
+            let events = sse_data(&body);
+            assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+            events[..events.len() - 1]
+                .iter()
+                .map(|e| serde_json::from_str::<Value>(e).unwrap())
+                .filter_map(|c| {
+                    c["choices"][0]["delta"]["content"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
+                .collect::<String>()
+        } else {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            v["choices"][0]["message"]["content"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(text, "echo: over h2", "{body}");
+    }
+    let seen = up.requests();
+    assert_eq!(seen.len(), 2);
+    assert!(seen.iter().all(|r| r.version == http::Version::HTTP_2));
+
+    // Without the key, plain http:// is HTTP/1.1.
+    let (up, gw) = setup("").await;
+    let res = gw
+        .post_json(
+            "/v1/chat/completions",
+            &json!({"model":"gpt-4o-mini","messages":[{"role":"user","content":"x"}]}),
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(up.requests()[0].version, http::Version::HTTP_11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_chunk_reaches_the_client_before_the_upstream_sends_the_second() {
     let (up, gw) = setup("").await;
     let gate = Gate::new();

@@ -1,6 +1,7 @@
 //! The one pooled HTTP client every provider shares.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use hyper_rustls::HttpsConnector;
@@ -18,6 +19,18 @@ pub struct ClientOptions {
     pub pool_idle_timeout: Duration,
     /// Idle connections kept per upstream host.
     pub pool_max_idle_per_host: usize,
+    /// Speak HTTP/2 without negotiating it: h2c ("prior knowledge") to
+    /// `http://` URLs, and only h2 to `https://` ones. Off, HTTP/2 is used
+    /// where a TLS server offers it (ALPN) and HTTP/1.1 elsewhere.
+    pub http2_prior_knowledge: bool,
+    /// Requests one HTTP/2 connection carries at once before another is
+    /// opened to the same upstream. hyper's pool puts every request to a
+    /// host on one HTTP/2 connection, and a request beyond the server's
+    /// `SETTINGS_MAX_CONCURRENT_STREAMS` waits there until a stream ends:
+    /// for minutes, behind long streamed answers. Keep this at or below the
+    /// servers' limit (100 is the least RFC 9113 recommends; nginx sends 128,
+    /// hyper 200, Go 250).
+    pub http2_max_streams: usize,
 }
 
 impl Default for ClientOptions {
@@ -26,6 +39,8 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(10),
             pool_idle_timeout: Duration::from_secs(90),
             pool_max_idle_per_host: 256,
+            http2_prior_knowledge: false,
+            http2_max_streams: 100,
         }
     }
 }
@@ -51,7 +66,117 @@ pub struct HttpClient {
     direct: Option<Direct>,
 }
 
-pub(crate) type Direct = HyperClient<HttpsConnector<HttpConnector>, reqwest::Body>;
+type Hyper = HyperClient<HttpsConnector<HttpConnector>, reqwest::Body>;
+
+/// The pooled hyper client, as shards: each its own pool, so its own
+/// HTTP/2 connection per host. A request that may go over HTTP/2 takes a
+/// [`Permit`] from the first shard carrying fewer than
+/// [`http2_max_streams`](ClientOptions::http2_max_streams) such requests
+/// (a new shard when all are full) and holds it until its answer ends; over
+/// HTTP/1.1 it gives the permit back at the answer's head. Plain `http://`
+/// without prior knowledge is always HTTP/1.1 and always uses the first
+/// shard, without a permit.
+#[derive(Clone)]
+pub(crate) struct Direct(Arc<Shards>);
+
+struct Shards {
+    opts: ClientOptions,
+    connector: HttpsConnector<HttpConnector>,
+    list: RwLock<Vec<Arc<Shard>>>,
+}
+
+struct Shard {
+    client: Hyper,
+    /// Requests sent through this shard that may be HTTP/2 and have not ended.
+    streams: AtomicUsize,
+}
+
+/// One request's place on a shard (see [`Direct`]); given back when dropped.
+pub(crate) struct Permit(Arc<Shard>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shards = self.0.list.read().map_or(0, |l| l.len());
+        f.debug_struct("Direct").field("shards", &shards).finish()
+    }
+}
+
+impl Direct {
+    /// Sends `request` through the shard it belongs on; the permit, if any,
+    /// is to be kept for as long as the answer's body is read.
+    pub(crate) async fn request(
+        &self,
+        request: http::Request<reqwest::Body>,
+    ) -> Result<
+        (http::Response<hyper::body::Incoming>, Option<Permit>),
+        hyper_util::client::legacy::Error,
+    > {
+        let may_be_h2 = self.0.opts.http2_prior_knowledge
+            || request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+        if !may_be_h2 {
+            let first = self.0.first();
+            return Ok((first.client.request(request).await?, None));
+        }
+        let permit = self.0.permit();
+        let response = permit.0.client.request(request).await?;
+        let permit = (response.version() == http::Version::HTTP_2).then_some(permit);
+        Ok((response, permit))
+    }
+
+    /// Shards in use (for tests).
+    #[cfg(test)]
+    fn shards(&self) -> usize {
+        self.0.list.read().map_or(0, |l| l.len())
+    }
+}
+
+impl Shards {
+    fn first(&self) -> Arc<Shard> {
+        self.list.read().unwrap_or_else(|e| e.into_inner())[0].clone()
+    }
+
+    /// A place on the first shard with room, or on a new one.
+    fn permit(&self) -> Permit {
+        let max = self.opts.http2_max_streams.max(1);
+        let take = |shard: &Arc<Shard>| {
+            let taken = shard.streams.fetch_add(1, Ordering::AcqRel);
+            if taken < max {
+                return Some(Permit(shard.clone()));
+            }
+            shard.streams.fetch_sub(1, Ordering::AcqRel);
+            None
+        };
+        if let Some(permit) = self
+            .list
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find_map(take)
+        {
+            return permit;
+        }
+        let mut list = self.list.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(permit) = list.iter().find_map(take) {
+            return permit;
+        }
+        let shard = Arc::new(Shard {
+            client: hyper_client(&self.opts, self.connector.clone()),
+            streams: AtomicUsize::new(1),
+        });
+        list.push(shard.clone());
+        tracing::debug!(
+            shards = list.len(),
+            "every HTTP/2 connection pool is full; opened another"
+        );
+        Permit(shard)
+    }
+}
 
 impl HttpClient {
     /// The reqwest client, for requests other than forwarding.
@@ -80,7 +205,11 @@ impl HttpClient {
 /// # }
 /// ```
 pub fn http_client(opts: &ClientOptions) -> Result<HttpClient, Error> {
-    let reqwest = reqwest::Client::builder()
+    let mut reqwest = reqwest::Client::builder();
+    if opts.http2_prior_knowledge {
+        reqwest = reqwest.http2_prior_knowledge();
+    }
+    let reqwest = reqwest
         .use_rustls_tls()
         .connect_timeout(opts.connect_timeout)
         .pool_idle_timeout(opts.pool_idle_timeout)
@@ -140,12 +269,25 @@ fn direct(opts: &ClientOptions) -> Result<Direct, Error> {
         .enable_http1()
         .enable_http2()
         .wrap_connector(http);
-    Ok(HyperClient::builder(TokioExecutor::new())
+    let first = Arc::new(Shard {
+        client: hyper_client(opts, https.clone()),
+        streams: AtomicUsize::new(0),
+    });
+    Ok(Direct(Arc::new(Shards {
+        opts: opts.clone(),
+        connector: https,
+        list: RwLock::new(vec![first]),
+    })))
+}
+
+fn hyper_client(opts: &ClientOptions, https: HttpsConnector<HttpConnector>) -> Hyper {
+    HyperClient::builder(TokioExecutor::new())
         .pool_idle_timeout(opts.pool_idle_timeout)
         .pool_max_idle_per_host(opts.pool_max_idle_per_host)
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
-        .build(https))
+        .http2_only(opts.http2_prior_knowledge)
+        .build(https)
 }
 
 #[cfg(test)]

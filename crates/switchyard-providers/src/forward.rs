@@ -2,7 +2,7 @@
 //! the committed response body, and reqwest error mapping.
 
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -255,12 +255,12 @@ pub(crate) async fn send(
                 headers
                     .entry(ACCEPT)
                     .or_insert(HeaderValue::from_static("*/*"));
-                let (parts, body) = direct
+                let (response, permit) = direct
                     .request(request)
                     .await
-                    .map_err(|e| direct_error(&id, &e))?
-                    .into_parts();
-                (parts, Rest::Direct { body })
+                    .map_err(|e| direct_error(&id, &e))?;
+                let (parts, body) = response.into_parts();
+                (parts, Rest::Direct { body, permit })
             }
             None => {
                 let request =
@@ -347,8 +347,14 @@ fn direct_error(id: &str, e: &hyper_util::client::legacy::Error) -> Error {
 
 /// The rest of an upstream body, from whichever client sent the request.
 enum Rest {
-    Direct { body: hyper::body::Incoming },
-    Reqwest { body: reqwest::Body },
+    Direct {
+        body: hyper::body::Incoming,
+        /// The request's place on an HTTP/2 connection, until the body ends.
+        permit: Option<crate::client::Permit>,
+    },
+    Reqwest {
+        body: reqwest::Body,
+    },
 }
 
 impl http_body::Body for Rest {
@@ -360,7 +366,14 @@ impl http_body::Body for Rest {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
-            Rest::Direct { body } => Pin::new(body).poll_frame(cx).map_err(BoxError::from),
+            Rest::Direct { body, permit } => {
+                let frame = ready!(Pin::new(body).poll_frame(cx));
+                if !matches!(frame, Some(Ok(_))) {
+                    // The stream is over: its place is free.
+                    permit.take();
+                }
+                Poll::Ready(frame.map(|f| f.map_err(BoxError::from)))
+            }
             Rest::Reqwest { body } => Pin::new(body)
                 .poll_frame(cx)
                 .map_err(|e| BoxError::from(e.without_url())),
@@ -369,14 +382,14 @@ impl http_body::Body for Rest {
 
     fn is_end_stream(&self) -> bool {
         match self {
-            Rest::Direct { body } => body.is_end_stream(),
+            Rest::Direct { body, .. } => body.is_end_stream(),
             Rest::Reqwest { body } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
-            Rest::Direct { body } => body.size_hint(),
+            Rest::Direct { body, .. } => body.size_hint(),
             Rest::Reqwest { body } => body.size_hint(),
         }
     }

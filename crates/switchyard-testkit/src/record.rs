@@ -1,7 +1,7 @@
 //! What the fake saw.
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Uri};
+use http::{HeaderMap, Method, Uri, Version};
 
 /// One request as the fake upstream received it, recorded before it answers.
 #[derive(Clone, Debug)]
@@ -13,6 +13,8 @@ pub struct Recorded {
     pub uri: Uri,
     /// `uri.path()`, for convenience.
     pub path: String,
+    /// The HTTP version it came over (HTTP/2 from a client with prior knowledge).
+    pub version: Version,
     /// Request headers.
     pub headers: HeaderMap,
     /// The whole request body.

@@ -219,6 +219,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Response {
         method: parts.method,
         path: parts.uri.path().to_owned(),
         uri: parts.uri,
+        version: parts.version,
         headers: parts.headers,
         body,
     };
