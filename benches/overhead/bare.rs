@@ -21,6 +21,8 @@ use tower::util::MapRequestLayer;
 pub const ROLE_ENV: &str = "SWITCHYARD_BENCH_ROLE";
 /// The upstream's API root, for the bare gateway.
 pub const UPSTREAM_ENV: &str = "SWITCHYARD_BENCH_UPSTREAM";
+/// Non-empty: speak HTTP/2 to the upstream with prior knowledge.
+pub const UPSTREAM_HTTP2_ENV: &str = "SWITCHYARD_BENCH_UPSTREAM_HTTP2";
 
 /// Runs the bare gateway until killed.
 pub fn main() -> ExitCode {
@@ -53,7 +55,11 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(base_url: String) -> Result<(), String> {
-    let client = http_client(&ClientOptions::default()).map_err(|e| e.to_string())?;
+    let client = http_client(&ClientOptions {
+        http2_prior_knowledge: std::env::var_os(UPSTREAM_HTTP2_ENV).is_some_and(|v| !v.is_empty()),
+        ..ClientOptions::default()
+    })
+    .map_err(|e| e.to_string())?;
     let provider = OpenAi::new(
         OpenAiConfig {
             id: "bench".into(),

@@ -146,14 +146,26 @@ fn pin_self(core: usize) -> Result<(), String> {
 /// Raises the open-files limit for `streams` held-open streams; returns the
 /// largest stream count the limit allows (each stream is two descriptors in
 /// this process and two in the gateway).
-fn raise_fd_limit(streams: usize) -> usize {
+fn raise_fd_limit(streams: usize, http2: bool) -> usize {
     use rlimit::Resource;
-    let want = (streams as u64) * 2 + 4_096;
+    let want = (fds_per_stream(streams, http2) as u64) + 4_096;
     if rlimit::setrlimit(Resource::NOFILE, want, want).is_err() {
         let _ = rlimit::increase_nofile_limit(want);
     }
     let (soft, _) = rlimit::getrlimit(Resource::NOFILE).unwrap_or((1_024, 1_024));
-    (soft.saturating_sub(400) / 2) as usize
+    let room = soft.saturating_sub(400) as usize;
+    if http2 { room * 100 / 101 } else { room / 2 }
+}
+
+/// File descriptors a process needs for `streams` open streams: the
+/// gateway's client side plus its upstream side (one connection per stream
+/// over HTTP/1.1, one per 100 over HTTP/2), as many in the bench process.
+fn fds_per_stream(streams: usize, http2: bool) -> usize {
+    if http2 {
+        streams + streams.div_ceil(100)
+    } else {
+        streams * 2
+    }
 }
 
 /// What the default gateway turns on besides the binary's defaults, so the
@@ -210,7 +222,8 @@ fn start_gateway(
             std::fs::write(
                 &config,
                 format!(
-                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n\n{}\n{}\n",
+                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\nhttp2_prior_knowledge = {}\n\n{}\n{}\n",
+                    opts.upstream_http2,
                     if opts.plain_default { "" } else { FULL_STACK },
                     match (name, &opts.baseline_config_extra) {
                         ("baseline", Some(extra)) => extra,
@@ -242,6 +255,10 @@ fn start_gateway(
                 envs: vec![
                     (bare::ROLE_ENV, OsString::from("bare")),
                     (bare::UPSTREAM_ENV, OsString::from(base_url)),
+                    (
+                        bare::UPSTREAM_HTTP2_ENV,
+                        OsString::from(if opts.upstream_http2 { "1" } else { "" }),
+                    ),
                     ("SWITCHYARD_WORKERS", OsString::from("1")),
                 ],
                 core,
@@ -256,7 +273,7 @@ fn start_gateway(
 
 async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, String> {
     let max_streams = plan.streams.iter().copied().max().unwrap_or(0);
-    let allowed = raise_fd_limit(max_streams);
+    let allowed = raise_fd_limit(max_streams, opts.upstream_http2);
     // A count the open-files limit cannot hold becomes the largest it can
     // (in steps of 500), and the report extrapolates from there.
     let mut counts: Vec<usize> = Vec::new();
@@ -267,7 +284,7 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
             let fit = allowed / 500 * 500;
             eprintln!(
                 "overhead: {n} open streams need {} file descriptors per process; the open-files limit allows {fit} streams: measuring {fit}",
-                2 * n + 512
+                fds_per_stream(n, opts.upstream_http2) + 512
             );
             fit
         };
@@ -276,7 +293,7 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
         }
     }
     let gap = Duration::from_millis(opts.chunk_gap_ms);
-    let upstream = Upstream::start(opts.chunks, gap)
+    let upstream = Upstream::start(opts.chunks, gap, opts.upstream_http2)
         .await
         .map_err(|e| format!("upstream: {e}"))?;
     let dir = std::env::temp_dir().join(format!("switchyard-overhead-{}", std::process::id()));
@@ -380,7 +397,7 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
         );
     }
     eprintln!(
-        "overhead: {} ({} cores); gateways {}; body {} B; stream {} chunks {} ms apart",
+        "overhead: {} ({} cores); gateways {}; body {} B; stream {} chunks {} ms apart; upstream over HTTP/{}",
         machine["cpu"].as_str().unwrap_or("?"),
         machine["cores"],
         if pin {
@@ -394,6 +411,11 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
         body.len(),
         opts.chunks,
         opts.chunk_gap_ms,
+        if opts.upstream_http2 {
+            "2 (h2c)"
+        } else {
+            "1.1"
+        },
     );
     scenarios::throughput(
         &mut targets,
@@ -448,6 +470,7 @@ async fn run(opts: &Opts, plan: &Plan, pin: bool, smoke: bool) -> Result<bool, S
     let settings = json!({
         "commit": commit(),
         "pinned": pin,
+        "upstream_http2": opts.upstream_http2,
         "gateway_core": opts.gateway_core,
         "load_core": opts.load_core,
         "gateway_workers": 1,

@@ -90,6 +90,11 @@ pub struct Opts {
     /// setting costs, from one interleaved run).
     #[arg(long)]
     pub baseline_config_extra: Option<String>,
+    /// The upstream serves h2c too, and the gateways speak HTTP/2 to it with
+    /// prior knowledge (`http2_prior_knowledge = true`): all open streams
+    /// share a few connections. The direct path stays HTTP/1.1.
+    #[arg(long)]
+    pub upstream_http2: bool,
     /// Also write the JSON line to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,

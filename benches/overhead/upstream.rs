@@ -22,7 +22,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -48,6 +49,8 @@ pub struct Upstream {
 }
 
 struct Shared {
+    /// Serve h2c (prior knowledge) too, on the same port as HTTP/1.1.
+    http2: bool,
     chunks: usize,
     gap: Duration,
     release: watch::Receiver<bool>,
@@ -57,9 +60,11 @@ type ResBody = UnsyncBoxBody<Bytes, Infallible>;
 
 impl Upstream {
     /// Starts the upstream on 127.0.0.1 (two ports) on the current runtime.
-    pub async fn start(chunks: usize, gap: Duration) -> std::io::Result<Upstream> {
+    /// With `http2`, it serves h2c (prior knowledge) as well as HTTP/1.1.
+    pub async fn start(chunks: usize, gap: Duration, http2: bool) -> std::io::Result<Upstream> {
         let (release, rx) = watch::channel(false);
         let shared = Arc::new(Shared {
+            http2,
             chunks: chunks.max(1),
             gap,
             release: rx,
@@ -98,7 +103,15 @@ async fn accept(listener: TcpListener, nodelay: bool, shared: Arc<Shared>) {
 }
 
 async fn serve(tcp: TcpStream, shared: Arc<Shared>) {
+    let http2 = shared.http2;
     let service = hyper::service::service_fn(move |req| handle(req, shared.clone()));
+    if http2 {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        // More than the gateway puts on one connection (100 by default).
+        builder.http2().max_concurrent_streams(10_000);
+        let _ = builder.serve_connection(TokioIo::new(tcp), service).await;
+        return;
+    }
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(TokioIo::new(tcp), service)
         .await;
