@@ -295,6 +295,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn permits_fill_a_shard_before_the_next_and_come_back() {
+        let opts = ClientOptions {
+            http2_max_streams: 2,
+            ..ClientOptions::default()
+        };
+        let direct = direct(&opts).unwrap();
+        let permits: Vec<Permit> = (0..5).map(|_| direct.0.permit()).collect();
+        assert_eq!(direct.shards(), 3);
+        let on = |p: &Permit| {
+            direct
+                .0
+                .list
+                .read()
+                .unwrap()
+                .iter()
+                .position(|s| Arc::ptr_eq(s, &p.0))
+        };
+        let placed: Vec<_> = permits.iter().map(on).collect();
+        assert_eq!(placed, [Some(0), Some(0), Some(1), Some(1), Some(2)]);
+        drop(permits);
+        let again: Vec<Permit> = (0..4).map(|_| direct.0.permit()).collect();
+        assert_eq!(direct.shards(), 3, "places given back are taken again");
+        let placed: Vec<_> = again.iter().map(on).collect();
+        assert_eq!(placed, [Some(0), Some(0), Some(1), Some(1)]);
+    }
+
+    #[test]
     fn any_proxy_variable_sends_everything_through_reqwest() {
         assert!(!proxy_configured(|_| None));
         assert!(!proxy_configured(|_| Some("".into())));
