@@ -222,8 +222,9 @@ fn start_gateway(
             std::fs::write(
                 &config,
                 format!(
-                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\nhttp2_prior_knowledge = {}\n\n{}\n{}\n",
-                    opts.upstream_http2,
+                    "listen = \"127.0.0.1:0\"\nworkers = 1\n\n[[providers]]\nid = \"bench\"\nkind = \"openai\"\nbase_url = \"{base_url}\"\napi_key = \"sk-bench\"\nmodels = [\"*\"]\ndiscover = false\n{}\n{}\n{}\n",
+                    // Only when asked: builds before the key refuse it.
+                    if opts.upstream_http2 { "http2_prior_knowledge = true\n" } else { "" },
                     if opts.plain_default { "" } else { FULL_STACK },
                     match (name, &opts.baseline_config_extra) {
                         ("baseline", Some(extra)) => extra,
