@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -80,15 +80,23 @@ pub async fn serve(
                     return;
                 }
             };
-            let builder = Builder::new(TokioExecutor::new());
-            let builder = match version {
-                Version::Http1 => builder.http1_only(),
-                Version::Http2 => builder.http2_only(),
+            let io = TokioIo::new(io);
+            // hyper's own connection types rather than hyper-util's `auto`
+            // one, whose future holds room for an HTTP/2 connection in
+            // every HTTP/1 connection's task; the rare h2c one is boxed.
+            let ended = match version {
+                Version::Http1 => {
+                    watcher
+                        .watch(http1::Builder::new().serve_connection(io, service))
+                        .await
+                }
+                Version::Http2 => {
+                    let conn =
+                        http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
+                    Box::pin(watcher.watch(conn)).await
+                }
             };
-            if let Err(e) = watcher
-                .watch(builder.serve_connection(TokioIo::new(io), service))
-                .await
-            {
+            if let Err(e) = ended {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
         });
