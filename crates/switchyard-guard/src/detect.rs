@@ -466,53 +466,101 @@ const OVERLAP: usize = 16;
 #[derive(Debug)]
 enum Words {
     None,
-    Packed(packed::Searcher),
+    /// Two Teddy searchers: one for the words shorter than four bytes, one
+    /// for the rest. Teddy fingerprints as many leading bytes as its
+    /// shortest word has (at most four), so a three-byte word among the
+    /// long ones would make every word match on three bytes, which prose
+    /// does by chance far more often; two passes cost less (measured on
+    /// English prose: 0.51 → 0.37 ns a byte for the case-sensitive words,
+    /// 0.40 → 0.33 for the lower-cased ones).
+    Packed {
+        short: Option<packed::Searcher>,
+        long: Option<packed::Searcher>,
+    },
     Automaton(AhoCorasick),
 }
+
+/// Words shorter than this go to the short searcher.
+const LONG_WORD: usize = 4;
 
 impl Words {
     fn new(words: &[&str]) -> Words {
         if words.is_empty() {
             return Words::None;
         }
-        let packed = packed::Config::new()
-            .match_kind(packed::MatchKind::LeftmostFirst)
-            .builder()
-            .extend(words)
-            .build();
-        match packed {
-            Some(p) => Words::Packed(p),
-            None => Words::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                    .build(words)
-                    .unwrap_or_else(|e| panic!("guard words: {e}")),
-            ),
-        }
-    }
-
-    /// The first position at or after `from` where one of the words begins.
-    fn next(&self, hay: &[u8], from: usize) -> Option<usize> {
-        let span = aho_corasick::Span::from(from..hay.len());
-        match self {
-            Words::None => None,
-            Words::Packed(p) => p.find_in(hay, span).map(|m| m.start()),
-            Words::Automaton(a) => a
-                .find(aho_corasick::Input::new(hay).span(span))
-                .map(|m| m.start()),
-        }
-    }
-
-    /// Whether `f` holds at a position where one of the words begins.
-    fn any(&self, hay: &[u8], mut f: impl FnMut(usize) -> bool) -> bool {
-        let mut from = 0;
-        while let Some(at) = self.next(hay, from) {
-            if f(at) {
-                return true;
+        let teddy = |long: bool| -> Option<Option<packed::Searcher>> {
+            let set: Vec<&str> = words
+                .iter()
+                .copied()
+                .filter(|w| (w.len() >= LONG_WORD) == long)
+                .collect();
+            if set.is_empty() {
+                return Some(None);
             }
-            from = at + 1;
+            packed::Config::new()
+                .match_kind(packed::MatchKind::LeftmostFirst)
+                .builder()
+                .extend(&set)
+                .build()
+                .map(Some)
+        };
+        match (teddy(false), teddy(true)) {
+            (Some(short), Some(long)) => Words::Packed { short, long },
+            _ => Words::automaton(words),
         }
-        false
+    }
+
+    /// The fallback where the CPU has no Teddy (and for tests).
+    fn automaton(words: &[&str]) -> Words {
+        Words::Automaton(
+            AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(words)
+                .unwrap_or_else(|e| panic!("guard words: {e}")),
+        )
+    }
+
+    /// Whether `f` holds at a position where one of the words begins; the
+    /// positions are tried in order, each once.
+    fn any(&self, hay: &[u8], mut f: impl FnMut(usize) -> bool) -> bool {
+        let span = |from: usize| aho_corasick::Span::from(from..hay.len());
+        match self {
+            Words::None => false,
+            Words::Automaton(a) => {
+                let mut from = 0;
+                while let Some(m) = a.find(aho_corasick::Input::new(hay).span(span(from))) {
+                    if f(m.start()) {
+                        return true;
+                    }
+                    from = m.start() + 1;
+                }
+                false
+            }
+            Words::Packed { short, long } => {
+                let find = |s: &Option<packed::Searcher>, from: usize| {
+                    s.as_ref()?.find_in(hay, span(from)).map(|m| m.start())
+                };
+                // Each searcher's next start; the earlier is tried, and
+                // whichever found it moves on.
+                let (mut a, mut b) = (find(short, 0), find(long, 0));
+                loop {
+                    let at = match (a, b) {
+                        (None, None) => return false,
+                        (Some(x), None) | (None, Some(x)) => x,
+                        (Some(x), Some(y)) => x.min(y),
+                    };
+                    if f(at) {
+                        return true;
+                    }
+                    if a == Some(at) {
+                        a = find(short, at + 1);
+                    }
+                    if b == Some(at) {
+                        b = find(long, at + 1);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -759,18 +807,11 @@ mod tests {
             .flat_map(|d| d.starts.exact_words())
             .copied()
             .collect();
-        let (Words::Packed(packed), automaton) = (
-            Words::new(&words),
-            Words::Automaton(
-                AhoCorasick::builder()
-                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                    .build(&words)
-                    .unwrap(),
-            ),
-        ) else {
+        let packed = Words::new(&words);
+        if !matches!(packed, Words::Packed { .. }) {
             return;
-        };
-        let packed = Words::Packed(packed);
+        }
+        let automaton = Words::automaton(&words);
         let starts = |w: &Words, text: &str| {
             let mut found = Vec::new();
             w.any(text.as_bytes(), |at| {
@@ -783,6 +824,21 @@ mod tests {
         let found = starts(&packed, text);
         assert!(found.len() > 100, "{}", found.len());
         assert_eq!(found, starts(&automaton, text));
+        // The words that ignore case, on the lower-cased text.
+        let any_case: Vec<String> = DETECTORS
+            .iter()
+            .filter_map(|d| match d.starts {
+                Starts::WithAnyCase(w) => Some(w),
+                _ => None,
+            })
+            .flatten()
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        let any_case: Vec<&str> = any_case.iter().map(String::as_str).collect();
+        let lower = text.to_ascii_lowercase();
+        let found = starts(&Words::new(&any_case), &lower);
+        assert!(found.len() > 100, "{}", found.len());
+        assert_eq!(found, starts(&Words::automaton(&any_case), &lower));
     }
 
     #[test]
