@@ -190,7 +190,7 @@ pub struct ProviderConfig {
     #[serde(default)]
     pub idle_timeout_secs: Option<f64>,
     /// Speak HTTP/2 without negotiating it: h2c to an `http://` URL, only h2 to an `https://` one.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub http2_prior_knowledge: bool,
     /// Requests one HTTP/2 connection to this provider carries at once before another is opened (default 100).
     #[serde(default)]

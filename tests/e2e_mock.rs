@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Gateway, sse_data};
+use common::{Gateway, streamed_text};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -44,17 +44,7 @@ async fn mock_answers_deterministically_streamed_or_not() {
         .text()
         .await
         .unwrap();
-    let events = sse_data(&body);
-    assert_eq!(events.last().unwrap(), "[DONE]");
-    let text: String = events[..events.len() - 1]
-        .iter()
-        .map(|e| serde_json::from_str::<Value>(e).unwrap())
-        .filter_map(|c| {
-            c["choices"][0]["delta"]["content"]
-                .as_str()
-                .map(str::to_owned)
-        })
-        .collect();
+    let text = streamed_text(&body);
     assert_eq!(text, "Mock reply to: tell me about rust");
 }
 

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gateway, client, closed_port, fake_provider, sse_data};
+use common::{Gateway, client, closed_port, fake_provider, sse_data, streamed_text};
 use serde_json::{Value, json};
 use switchyard_testkit::{FakeUpstream, Gate, Reply};
 
@@ -175,17 +175,7 @@ async fn http2_prior_knowledge_speaks_h2c_upstream() {
         assert_eq!(res.status(), 200);
         let body = res.text().await.unwrap();
         let text = if stream {
-            let events = sse_data(&body);
-            assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
-            events[..events.len() - 1]
-                .iter()
-                .map(|e| serde_json::from_str::<Value>(e).unwrap())
-                .filter_map(|c| {
-                    c["choices"][0]["delta"]["content"]
-                        .as_str()
-                        .map(str::to_owned)
-                })
-                .collect::<String>()
+            streamed_text(&body)
         } else {
             let v: Value = serde_json::from_str(&body).unwrap();
             v["choices"][0]["message"]["content"]

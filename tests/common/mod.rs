@@ -180,6 +180,22 @@ pub fn sse_data(body: &str) -> Vec<String> {
         .collect()
 }
 
+/// The text of a streamed OpenAI chat answer: its chunks' `delta.content`
+/// joined, after checking that it ends with `[DONE]`.
+pub fn streamed_text(body: &str) -> String {
+    let events = sse_data(body);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{body}");
+    events[..events.len() - 1]
+        .iter()
+        .map(|e| serde_json::from_str::<serde_json::Value>(e).expect("a JSON chunk"))
+        .filter_map(|c| {
+            c["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
 /// The config of one `openai` provider `fake` in front of `base_url`.
 pub fn fake_provider(base_url: &str, extra: &str) -> String {
     format!(
