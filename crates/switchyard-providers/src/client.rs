@@ -82,6 +82,8 @@ pub(crate) struct Direct(Arc<Shards>);
 struct Shards {
     opts: ClientOptions,
     connector: HttpsConnector<HttpConnector>,
+    /// The first of `list`, without its lock, for the HTTP/1.1-only requests.
+    first: Arc<Shard>,
     list: RwLock<Vec<Arc<Shard>>>,
 }
 
@@ -120,8 +122,7 @@ impl Direct {
         let may_be_h2 = self.0.opts.http2_prior_knowledge
             || request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
         if !may_be_h2 {
-            let first = self.0.first();
-            return Ok((first.client.request(request).await?, None));
+            return Ok((self.0.first.client.request(request).await?, None));
         }
         let permit = self.0.permit();
         let response = permit.0.client.request(request).await?;
@@ -137,10 +138,6 @@ impl Direct {
 }
 
 impl Shards {
-    fn first(&self) -> Arc<Shard> {
-        self.list.read().unwrap_or_else(|e| e.into_inner())[0].clone()
-    }
-
     /// A place on the first shard with room, or on a new one.
     fn permit(&self) -> Permit {
         let max = self.opts.http2_max_streams.max(1);
@@ -276,7 +273,8 @@ fn direct(opts: &ClientOptions) -> Result<Direct, Error> {
     Ok(Direct(Arc::new(Shards {
         opts: opts.clone(),
         connector: https,
-        list: RwLock::new(vec![first]),
+        list: RwLock::new(vec![first.clone()]),
+        first,
     })))
 }
 
