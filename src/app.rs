@@ -111,11 +111,11 @@ impl Gateway {
     /// Builds the gateway for `config` around state that outlives it (a reload
     /// builds a new gateway around the same [`Shared`]).
     pub fn build(config: &Config, shared: &Shared) -> Result<Gateway, String> {
-        let client = http_client(&ClientOptions {
+        let options = ClientOptions {
             connect_timeout: Duration::from_secs_f64(config.connect_timeout_secs),
             ..ClientOptions::default()
-        })
-        .map_err(|e| format!("building the HTTP client: {e}"))?;
+        };
+        let client = http_client(&options).map_err(|e| format!("building the HTTP client: {e}"))?;
         let mut table = RouteTable::builder().directory(shared.directory.clone());
         let mut set = ProviderSet::<axum::body::Body>::new();
         let mut discoverable = Vec::new();
@@ -135,15 +135,13 @@ impl Gateway {
                 || p.http2_prior_knowledge
                 || p.http2_max_streams.is_some();
             let client = if own {
-                let defaults = ClientOptions::default();
                 http_client(&ClientOptions {
-                    connect_timeout: Duration::from_secs_f64(
-                        p.connect_timeout_secs
-                            .unwrap_or(config.connect_timeout_secs),
-                    ),
+                    connect_timeout: p
+                        .connect_timeout_secs
+                        .map_or(options.connect_timeout, Duration::from_secs_f64),
                     http2_prior_knowledge: p.http2_prior_knowledge,
-                    http2_max_streams: p.http2_max_streams.unwrap_or(defaults.http2_max_streams),
-                    ..defaults
+                    http2_max_streams: p.http2_max_streams.unwrap_or(options.http2_max_streams),
+                    ..options.clone()
                 })
                 .map_err(|e| format!("building the HTTP client of `{}`: {e}", p.id))?
             } else {

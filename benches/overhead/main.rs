@@ -144,8 +144,7 @@ fn pin_self(core: usize) -> Result<(), String> {
 }
 
 /// Raises the open-files limit for `streams` held-open streams; returns the
-/// largest stream count the limit allows (each stream is two descriptors in
-/// this process and two in the gateway).
+/// largest stream count the limit allows (see [`fds_per_stream`]).
 fn raise_fd_limit(streams: usize, http2: bool) -> usize {
     use rlimit::Resource;
     let want = (fds_per_stream(streams, http2) as u64) + 4_096;

@@ -55,6 +55,16 @@ impl Starts {
             Starts::WithAnyCase(_) | Starts::HoldsAt | Starts::HoldsDigit => &[],
         }
     }
+
+    /// The words a detector begins at with ASCII case ignored, lower-cased
+    /// (none for the others).
+    fn any_case_words(self) -> impl Iterator<Item = String> {
+        let words = match self {
+            Starts::WithAnyCase(w) => w,
+            _ => &[],
+        };
+        words.iter().map(|w| w.to_ascii_lowercase())
+    }
 }
 
 /// One detector: a kind, a pattern, where its matches begin, the capture
@@ -572,6 +582,7 @@ impl Candidates {
         let (mut digit, mut at) = (false, false);
         for d in detectors {
             words.extend_from_slice(d.starts.exact_words());
+            any_case.extend(d.starts.any_case_words());
             match d.starts {
                 Starts::With(_) => at_words.push(d.pattern),
                 Starts::WithOrDigit(_) => {
@@ -579,10 +590,7 @@ impl Candidates {
                     digit = true;
                 }
                 Starts::Lead(_, lead) => at_words.push(lead),
-                Starts::WithAnyCase(w) => {
-                    any_case.extend(w.iter().map(|w| w.to_ascii_lowercase()));
-                    at_words.push(d.pattern);
-                }
+                Starts::WithAnyCase(_) => at_words.push(d.pattern),
                 Starts::HoldsAt => at = true,
                 Starts::HoldsDigit => digit = true,
             }
@@ -693,9 +701,8 @@ impl Scanner {
         // Most prompts hold nothing. Where no digit or `@` is, looking only
         // where a word a detector begins with is (a SIMD literal search)
         // takes ~40 % of the time of the set's lazy DFA, which steps every
-        // byte: no
-        // literal search can skip for it, as the detectors of personal data
-        // begin with a class, not a word.
+        // byte: no literal search can skip for it, as the detectors of
+        // personal data begin with a class, not a word.
         if !self.candidates.any(text) {
             return Vec::new();
         }
@@ -827,12 +834,7 @@ mod tests {
         // The words that ignore case, on the lower-cased text.
         let any_case: Vec<String> = DETECTORS
             .iter()
-            .filter_map(|d| match d.starts {
-                Starts::WithAnyCase(w) => Some(w),
-                _ => None,
-            })
-            .flatten()
-            .map(|w| w.to_ascii_lowercase())
+            .flat_map(|d| d.starts.any_case_words())
             .collect();
         let any_case: Vec<&str> = any_case.iter().map(String::as_str).collect();
         let lower = text.to_ascii_lowercase();

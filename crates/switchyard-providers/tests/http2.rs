@@ -120,12 +120,17 @@ async fn open_streams(
     bodies
 }
 
-async fn rest(body: switchyard_core::Body) -> Bytes {
-    tokio::time::timeout(Duration::from_secs(5), body.collect())
-        .await
-        .expect("the stream ends once released")
-        .unwrap()
-        .to_bytes()
+/// Releases the held streams and checks each ends with the rest of its events.
+async fn finish(release: &watch::Sender<bool>, open: Vec<switchyard_core::Body>) {
+    release.send(true).unwrap();
+    for body in open {
+        let rest = tokio::time::timeout(Duration::from_secs(5), body.collect())
+            .await
+            .expect("the stream ends once released")
+            .unwrap()
+            .to_bytes();
+        assert_eq!(rest, "data: [DONE]\n\n");
+    }
 }
 
 #[tokio::test]
@@ -145,10 +150,7 @@ async fn streams_beyond_a_connections_limit_go_over_another_connection() {
             .iter()
             .all(|v| *v == Version::HTTP_2)
     );
-    release.send(true).unwrap();
-    for body in open {
-        assert_eq!(rest(body).await, "data: [DONE]\n\n");
-    }
+    finish(&release, open).await;
 
     // The ended streams gave their places back: six more fit on the same
     // three connections (a leaked place would open a fourth).
@@ -157,10 +159,7 @@ async fn streams_beyond_a_connections_limit_go_over_another_connection() {
     let open: Vec<_> = open.into_iter().map(Result::unwrap).collect();
     assert_eq!(seen.connections.load(Ordering::SeqCst), 3);
     assert_eq!(seen.versions.lock().unwrap().len(), 11);
-    release.send(true).unwrap();
-    for body in open {
-        assert_eq!(rest(body).await, "data: [DONE]\n\n");
-    }
+    finish(&release, open).await;
 }
 
 #[tokio::test]
