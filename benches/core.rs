@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use switchyard::core::{Endpoint, ParsedRequest, SseEvent, SseParser};
+use switchyard::core::{Endpoint, ParsedRequest, Prompt, SseEvent, SseParser};
 use switchyard_usage::Observation;
 use switchyard_usage::WireFormat;
 use switchyard_usage::wire::{AnthropicMessages, OpenAiChat, OpenAiEmbeddings, OpenAiResponses};
@@ -45,6 +45,34 @@ fn parse(c: &mut Criterion) {
                         ParsedRequest::parse(Endpoint::ChatCompletions, black_box(body.clone()))
                             .expect("valid");
                     black_box(p.model().map(str::len))
+                })
+            },
+        );
+        // What the binary does (`ParseLayer::eager_json`): validate and read
+        // the body into its `Doc` in one pass, then build the prompt from it;
+        // against the same with a `serde_json::Value` tree.
+        g.bench_with_input(
+            BenchmarkId::new("read_doc_and_prompt", size),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    let p = ParsedRequest::parse_json(
+                        Endpoint::ChatCompletions,
+                        black_box(body.clone()),
+                    )
+                    .expect("valid");
+                    black_box(p.prompt().char_count())
+                })
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("read_value_and_prompt", size),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    let v: serde_json::Value =
+                        switchyard::core::from_json(black_box(body)).expect("valid");
+                    black_box(Prompt::from_json(Endpoint::ChatCompletions, &v).char_count())
                 })
             },
         );

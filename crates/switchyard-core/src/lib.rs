@@ -22,6 +22,7 @@
 mod body;
 mod catch;
 mod context;
+mod doc;
 mod error;
 mod ext;
 mod future;
@@ -43,6 +44,7 @@ pub use context::{
     GuardFinding, Identity, ProviderKeys, Quota, RequestContext, RequestId, RouteDecision,
     TextRedactor, Usage,
 };
+pub use doc::{Doc, DocRef, Items, JsonRef, Members};
 pub use error::{Error, ErrorKind, ErrorType, Rejection};
 pub use ext::RequestExt;
 pub use future::LayerFuture;

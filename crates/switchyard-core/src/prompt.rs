@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use crate::json::{json_field, json_get};
+use crate::doc::JsonRef;
 use crate::protocol::Endpoint;
 
 /// What a request asks, in every protocol's shape: its text, images and tools.
@@ -43,18 +43,28 @@ pub struct Prompt {
 impl Prompt {
     /// Reads the prompt of a request body sent to `endpoint`.
     pub fn from_json(endpoint: Endpoint, body: &Value) -> Prompt {
+        Prompt::from_view(endpoint, JsonRef::from(body))
+    }
+
+    /// [`from_json`](Self::from_json) of a body read as a [`Doc`](crate::Doc)
+    /// (or any [`JsonRef`]).
+    pub fn from_view(endpoint: Endpoint, body: JsonRef<'_>) -> Prompt {
         let mut b = Builder::default();
         match endpoint {
             Endpoint::Models => {}
-            Endpoint::Completions => b.content(json_get(body, "prompt"), false),
-            Endpoint::Embeddings => b.content(json_get(body, "input"), false),
+            Endpoint::Completions => b.content(body.get("prompt"), false),
+            Endpoint::Embeddings => b.content(body.get("input"), false),
             _ => {
-                b.content(json_get(body, "system"), false);
-                b.content(json_get(body, "instructions"), false);
-                b.messages(json_get(body, "messages"));
-                match json_get(body, "input") {
-                    Some(Value::Array(items)) if items.iter().any(Value::is_object) => {
-                        b.messages(json_get(body, "input"))
+                b.content(body.get("system"), false);
+                b.content(body.get("instructions"), false);
+                b.messages(body.get("messages"));
+                match body.get("input") {
+                    Some(input)
+                        if input
+                            .items()
+                            .is_some_and(|mut items| items.any(JsonRef::is_object)) =>
+                    {
+                        b.messages(Some(input))
                     }
                     Some(other) => b.content(Some(other), true),
                     None => {}
@@ -62,9 +72,9 @@ impl Prompt {
             }
         }
         let tools = ["tools", "functions"].iter().any(|k| {
-            json_get(body, k)
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty())
+            body.get(k)
+                .and_then(JsonRef::items)
+                .is_some_and(|a| a.len() > 0)
         });
         let chars = b.text.chars().count();
         Prompt {
@@ -125,35 +135,32 @@ impl Builder {
         self.text.push_str(s);
     }
 
-    fn messages(&mut self, messages: Option<&Value>) {
-        let Some(Value::Array(messages)) = messages else {
+    fn messages(&mut self, messages: Option<JsonRef<'_>>) {
+        let Some(messages) = messages.and_then(JsonRef::items) else {
             return;
         };
         // Room for every message's text at once: a long conversation
         // otherwise regrows (and recopies) the prompt a dozen times.
-        let room: usize = messages
-            .iter()
-            .map(|m| text_len(json_get(m, "content")))
-            .sum();
+        let room: usize = messages.clone().map(|m| text_len(m.get("content"))).sum();
         self.text.reserve(room);
         for m in messages {
-            let user = json_get(m, "role").and_then(Value::as_str) == Some("user");
-            self.content(json_get(m, "content"), user);
+            let user = m.get("role").and_then(JsonRef::as_str) == Some("user");
+            self.content(m.get("content"), user);
         }
     }
 
     /// A content value: a string, or an array of strings or typed parts.
-    fn content(&mut self, content: Option<&Value>, user: bool) {
+    fn content(&mut self, content: Option<JsonRef<'_>>, user: bool) {
         let start = self.text.len() + usize::from(!self.text.is_empty());
         let before = self.text.len();
-        match content {
-            Some(Value::String(s)) => self.push(s),
-            Some(Value::Array(parts)) => {
+        if let Some(content) = content {
+            if let Some(s) = content.as_str() {
+                self.push(s);
+            } else if let Some(parts) = content.items() {
                 for part in parts {
                     self.part(part);
                 }
             }
-            _ => {}
         }
         if user {
             self.last_user = if self.text.len() > before {
@@ -164,46 +171,45 @@ impl Builder {
         }
     }
 
-    fn part(&mut self, part: &Value) {
-        match part {
-            Value::String(s) => self.push(s),
-            Value::Object(map) => {
-                let ty = json_field(map, "type")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                match ty {
-                    "image_url" | "image" | "input_image" => self.images += 1,
-                    "tool_result" | "tool_use" | "function_call" | "function_call_output" => {}
-                    _ => {
-                        if let Some(Value::String(s)) = json_field(map, "text") {
-                            self.push(s);
-                        }
-                    }
+    fn part(&mut self, part: JsonRef<'_>) {
+        if let Some(s) = part.as_str() {
+            return self.push(s);
+        }
+        if !part.is_object() {
+            return;
+        }
+        let ty = part
+            .get("type")
+            .and_then(JsonRef::as_str)
+            .unwrap_or_default();
+        match ty {
+            "image_url" | "image" | "input_image" => self.images += 1,
+            "tool_result" | "tool_use" | "function_call" | "function_call_output" => {}
+            _ => {
+                if let Some(s) = part.get("text").and_then(JsonRef::as_str) {
+                    self.push(s);
                 }
             }
-            _ => {}
         }
     }
 }
 
 /// About how many bytes a content value adds to the prompt (its strings and
 /// text parts, a separator each): what to reserve, not what is pushed.
-fn text_len(content: Option<&Value>) -> usize {
-    match content {
-        Some(Value::String(s)) => s.len() + 1,
-        Some(Value::Array(parts)) => parts
-            .iter()
-            .map(|p| match p {
-                Value::String(s) => s.len() + 1,
-                Value::Object(map) => match json_field(map, "text") {
-                    Some(Value::String(s)) => s.len() + 1,
-                    _ => 0,
-                },
-                _ => 0,
-            })
-            .sum(),
-        _ => 0,
+fn text_len(content: Option<JsonRef<'_>>) -> usize {
+    let Some(content) = content else { return 0 };
+    if let Some(s) = content.as_str() {
+        return s.len() + 1;
     }
+    content.items().map_or(0, |parts| {
+        parts
+            .map(|p| {
+                p.as_str()
+                    .or_else(|| p.get("text").and_then(JsonRef::as_str))
+                    .map_or(0, |s| s.len() + 1)
+            })
+            .sum()
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
-use switchyard_core::Endpoint;
+use switchyard_core::{Doc, Endpoint};
 use switchyard_guard::{Action, Policy};
 
 /// About `kb` KB of ordinary prose and code, no secrets.
@@ -59,9 +59,17 @@ fn bench(c: &mut Criterion) {
         {"role": "assistant", "content": turn},
         {"role": "user", "content": turn},
     ]});
-    g.throughput(Throughput::Bytes(body.to_string().len() as u64));
+    // Read as the gateway reads a body: into a `Doc`.
+    let body = Doc::parse(body.to_string().into()).expect("a JSON body");
+    g.throughput(Throughput::Bytes(body.body().len() as u64));
     g.bench_function("prose_chat_body_2kb", |b| {
-        b.iter(|| assert!(policy.scan(Endpoint::ChatCompletions, &body).is_empty()))
+        b.iter(|| {
+            assert!(
+                policy
+                    .scan(Endpoint::ChatCompletions, body.root())
+                    .is_empty()
+            )
+        })
     });
     // Texts made of the words detectors begin with and nothing that follows
     // them: the look at each must stay short (the cost stays linear). None holds a digit or an `@`, which send the text to the full pass.
@@ -88,9 +96,16 @@ fn bench(c: &mut Criterion) {
         {"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": clean(4)},
     ]});
-    g.throughput(Throughput::Bytes(body.to_string().len() as u64));
+    let body = Doc::parse(body.to_string().into()).expect("a JSON body");
+    g.throughput(Throughput::Bytes(body.body().len() as u64));
     g.bench_function("clean_chat_body_4kb", |b| {
-        b.iter(|| assert!(policy.scan(Endpoint::ChatCompletions, &body).is_empty()))
+        b.iter(|| {
+            assert!(
+                policy
+                    .scan(Endpoint::ChatCompletions, body.root())
+                    .is_empty()
+            )
+        })
     });
     g.finish();
 }

@@ -137,7 +137,7 @@ fn inspect<B>(policy: &Arc<Policy>, req: &mut Request<B>) -> Result<Option<Rejec
     if !parsed.endpoint().has_body() {
         return Ok(None);
     }
-    let report = policy.scan(parsed.endpoint(), parsed.json());
+    let report = policy.scan(parsed.endpoint(), parsed.view());
     if report.is_empty() {
         return Ok(None);
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, LazyLock};
 
 use regex::RegexSet;
 use serde_json::Value;
-use switchyard_core::{Endpoint, GuardFinding};
+use switchyard_core::{Endpoint, GuardFinding, JsonRef};
 
 use crate::config::{Action, GuardConfig};
 use crate::detect::{Hit, Scanner};
@@ -110,7 +110,7 @@ impl Policy {
     }
 
     /// The findings in a request body sent to `endpoint`.
-    pub fn scan(&self, endpoint: Endpoint, body: &Value) -> Report {
+    pub fn scan(&self, endpoint: Endpoint, body: JsonRef<'_>) -> Report {
         let mut fields = Vec::new();
         walk::texts(endpoint, body, &mut |path, text| {
             let hits = self.scan_text(text);

@@ -1,8 +1,7 @@
 //! The prompt's strings in a request body: where each one is, for every
 //! client format.
 
-use serde_json::Value;
-use switchyard_core::{Endpoint, json_field};
+use switchyard_core::{Endpoint, JsonRef};
 
 /// One step of a path into the body.
 #[derive(Clone, Copy, Debug)]
@@ -32,14 +31,16 @@ pub(crate) fn pointer(path: &[Seg<'_>]) -> String {
 /// visited.
 pub(crate) fn texts<'a>(
     endpoint: Endpoint,
-    body: &'a Value,
+    body: JsonRef<'a>,
     f: &mut dyn FnMut(&[Seg<'a>], &'a str),
 ) {
     let mut w = Walker {
         path: Vec::new(),
         f,
     };
-    let Value::Object(map) = body else { return };
+    if !body.is_object() {
+        return;
+    }
     let fields: &[&str] = match endpoint {
         Endpoint::Models => &[],
         Endpoint::Completions => &["prompt"],
@@ -47,7 +48,7 @@ pub(crate) fn texts<'a>(
         _ => &["system", "instructions", "messages", "input"],
     };
     for &key in fields {
-        if let Some(v) = json_field(map, key) {
+        if let Some(v) = body.get(key) {
             w.path.push(Seg::Key(key));
             match key {
                 "messages" | "input" => w.items(v),
@@ -64,70 +65,67 @@ struct Walker<'a, 'f> {
 }
 
 impl<'a> Walker<'a, '_> {
-    fn at(&mut self, seg: Seg<'a>, v: &'a Value, visit: fn(&mut Self, &'a Value)) {
+    fn at(&mut self, seg: Seg<'a>, v: JsonRef<'a>, visit: fn(&mut Self, JsonRef<'a>)) {
         self.path.push(seg);
         visit(self, v);
         self.path.pop();
     }
 
     /// A list of messages or Responses items (or a plain string / strings).
-    fn items(&mut self, v: &'a Value) {
-        let Value::Array(items) = v else {
+    fn items(&mut self, v: JsonRef<'a>) {
+        let Some(items) = v.items() else {
             return self.content(v);
         };
-        for (i, item) in items.iter().enumerate() {
-            match item {
-                Value::Object(m)
-                    if json_field(m, "role").is_some() || json_field(m, "content").is_some() =>
-                {
-                    if let Some(c) = json_field(m, "content") {
-                        self.path.push(Seg::Index(i));
-                        self.at(Seg::Key("content"), c, Self::content);
-                        self.path.pop();
-                    }
+        for (i, item) in items.enumerate() {
+            if !item.is_object() {
+                self.at(Seg::Index(i), item, Self::content);
+                continue;
+            }
+            let content = item.get("content");
+            if content.is_some() || item.get("role").is_some() {
+                if let Some(c) = content {
+                    self.path.push(Seg::Index(i));
+                    self.at(Seg::Key("content"), c, Self::content);
+                    self.path.pop();
                 }
-                Value::Object(_) => self.at(Seg::Index(i), item, Self::part),
-                _ => self.at(Seg::Index(i), item, Self::content),
+            } else {
+                self.at(Seg::Index(i), item, Self::part);
             }
         }
     }
 
     /// A content value: a string, or an array of strings or typed parts.
-    fn content(&mut self, v: &'a Value) {
-        match v {
-            Value::String(s) => (self.f)(&self.path, s),
-            Value::Array(parts) => {
-                for (i, p) in parts.iter().enumerate() {
-                    self.at(Seg::Index(i), p, Self::part);
-                }
+    fn content(&mut self, v: JsonRef<'a>) {
+        if let Some(s) = v.as_str() {
+            (self.f)(&self.path, s);
+        } else if let Some(parts) = v.items() {
+            for (i, p) in parts.enumerate() {
+                self.at(Seg::Index(i), p, Self::part);
             }
-            _ => {}
         }
     }
 
     /// One typed part (or a bare string in a list).
-    fn part(&mut self, v: &'a Value) {
-        let Value::Object(m) = v else {
+    fn part(&mut self, v: JsonRef<'a>) {
+        if !v.is_object() {
             return self.content(v);
-        };
-        let ty = json_field(m, "type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        }
+        let ty = v.get("type").and_then(JsonRef::as_str).unwrap_or_default();
         match ty {
             "image_url" | "image" | "input_image" | "input_audio" | "document" | "input_file"
             | "tool_use" | "function_call" | "server_tool_use" => {}
             "tool_result" => {
-                if let Some(c) = json_field(m, "content") {
+                if let Some(c) = v.get("content") {
                     self.at(Seg::Key("content"), c, Self::content);
                 }
             }
             "function_call_output" => {
-                if let Some(c) = json_field(m, "output") {
+                if let Some(c) = v.get("output") {
                     self.at(Seg::Key("output"), c, Self::content);
                 }
             }
             _ => {
-                if let Some(t @ Value::String(_)) = json_field(m, "text") {
+                if let Some(t) = v.get("text").filter(|t| t.is_string()) {
                     self.at(Seg::Key("text"), t, Self::content);
                 }
             }
@@ -138,11 +136,11 @@ impl<'a> Walker<'a, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn all(endpoint: Endpoint, body: &Value) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        texts(endpoint, body, &mut |p, s| {
+        texts(endpoint, JsonRef::from(body), &mut |p, s| {
             out.push((pointer(p), s.to_owned()))
         });
         out

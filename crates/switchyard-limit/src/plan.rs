@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use serde_json::Value;
-use switchyard_core::{Endpoint, Exchange, ParsedRequest, Quota, RequestContext};
+use switchyard_core::{Endpoint, Exchange, JsonRef, ParsedRequest, Quota, RequestContext};
 
 use crate::check::{Check, Scope, Unit};
 use crate::config::Policy;
@@ -22,13 +21,13 @@ pub(crate) struct Plan {
 }
 
 /// Output tokens the request may produce: its own cap, else the default.
-fn max_output(endpoint: Endpoint, body: &Value, default: u64) -> u64 {
+fn max_output(endpoint: Endpoint, body: JsonRef<'_>, default: u64) -> u64 {
     if endpoint == Endpoint::Embeddings {
         return 0;
     }
     ["max_completion_tokens", "max_tokens", "max_output_tokens"]
         .iter()
-        .find_map(|k| body.get(k).and_then(Value::as_u64))
+        .find_map(|k| body.get(k).and_then(JsonRef::as_u64))
         .unwrap_or(default)
 }
 
@@ -67,7 +66,7 @@ pub(crate) fn plan(
         let input = parsed.prompt().estimated_tokens() as u64;
         (
             input.max(1),
-            max_output(endpoint, parsed.json(), policy.default_max_tokens),
+            max_output(endpoint, parsed.view(), policy.default_max_tokens),
         )
     } else {
         (0, 0)

@@ -142,7 +142,7 @@ fn apply<B>(profiles: &Profiles, req: &mut Request<B>) -> Result<(), Error> {
     }
     let candidate = req.context()?.target()?;
     let edits = profiles
-        .plan(candidate, parsed.json())
+        .plan(candidate, || parsed.json())
         .map_err(Error::internal)?;
     if edits.is_empty() {
         return Ok(());

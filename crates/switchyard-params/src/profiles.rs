@@ -204,11 +204,18 @@ impl Profiles {
         Ok(edits.iter().map(|e| e.field().to_owned()).collect())
     }
 
-    pub(crate) fn plan(
+    /// The edits for `candidate`; `body` is asked for only when its
+    /// profile has any (building the body's JSON tree costs more than the
+    /// rest of the layer).
+    pub(crate) fn plan<'a>(
         &self,
         candidate: &Candidate,
-        body: &serde_json::Value,
+        body: impl FnOnce() -> &'a serde_json::Value,
     ) -> Result<Vec<Edit>, String> {
-        Ok(self.effective(candidate)?.plan(body))
+        let profile = self.effective(candidate)?;
+        if profile.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(profile.plan(body()))
     }
 }

@@ -61,11 +61,14 @@ impl ParseLayer {
         self
     }
 
-    /// Parses each body straight into its JSON tree, in the pass that
-    /// validates it, instead of a light first pass for `model` and `stream`
-    /// and the tree later on first use. For stacks whose layers read the tree
-    /// anyway (guard, classify, limits, parameter profiles): one parse instead
-    /// of two. Off by default, so a passthrough stack never builds the tree.
+    /// Reads each body straight into its [`Doc`](crate::Doc) (what
+    /// [`ParsedRequest::view`](crate::ParsedRequest::view) returns), in the
+    /// pass that validates it, instead of a light first pass for `model` and
+    /// `stream` and the document later on first use. For stacks whose
+    /// layers read the body anyway (guard, classify, limits): one parse
+    /// instead of two. Off by default, so a passthrough stack never builds
+    /// it. Either way a layer that edits the body gets a `serde_json::Value`
+    /// tree on first use.
     pub fn eager_json(mut self, eager: bool) -> Self {
         self.eager_json = eager;
         self

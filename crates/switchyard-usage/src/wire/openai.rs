@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::Deserialize;
 use serde_json::Value;
-use switchyard_core::{ParsedRequest, SseEvent};
+use switchyard_core::{JsonRef, ParsedRequest, SseEvent};
 
 use super::skim::{self, Skim};
 use super::{EventKind, WireFormat};
@@ -356,27 +356,24 @@ fn include_usage(request: &mut ParsedRequest) -> bool {
     if !request.is_stream() {
         return false;
     }
-    let asked = request
-        .json()
-        .pointer("/stream_options/include_usage")
-        .and_then(Value::as_bool);
-    if asked.is_some() {
-        // The client decided (`true` or an explicit `false`): respect it.
-        return false;
-    }
-    let Value::Object(body) = request.json_mut() else {
-        return false;
-    };
-    let options = body
-        .entry("stream_options")
-        .or_insert_with(|| Value::Object(Default::default()));
+    let options = request.view().get("stream_options");
     match options {
-        Value::Object(o) => {
+        // The usual case: added to the body's bytes, no JSON tree built.
+        None => request.append_field(
+            "stream_options",
+            &serde_json::json!({"include_usage": true}),
+        ),
+        // The client decided (`true` or an explicit `false`): respect it.
+        Some(o) if o.get("include_usage").and_then(JsonRef::as_bool).is_some() => false,
+        Some(o) if o.is_object() => {
+            let Some(Value::Object(o)) = request.json_mut().get_mut("stream_options") else {
+                return false;
+            };
             o.insert("include_usage".to_owned(), Value::Bool(true));
             true
         }
         // `stream_options` of the wrong type: leave the request for the upstream to refuse.
-        _ => false,
+        Some(_) => false,
     }
 }
 
@@ -820,7 +817,22 @@ mod tests {
         };
         let mut r = parse(r#"{"model":"m","stream":true}"#);
         assert!(OpenAiChat.request_stream_usage(&mut r));
+        assert!(r.is_dirty());
         assert_eq!(r.json()["stream_options"]["include_usage"], true);
+        assert_eq!(
+            &r.body()[..],
+            br#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#
+        );
+        // Options without the flag get it; options of the wrong type are left alone.
+        let mut r = parse(r#"{"model":"m","stream":true,"stream_options":{"x":1}}"#);
+        assert!(OpenAiChat.request_stream_usage(&mut r));
+        assert_eq!(
+            &r.body()[..],
+            br#"{"model":"m","stream":true,"stream_options":{"x":1,"include_usage":true}}"#
+        );
+        let mut r = parse(r#"{"model":"m","stream":true,"stream_options":null}"#);
+        assert!(!OpenAiChat.request_stream_usage(&mut r));
+        assert!(!r.is_dirty());
         let mut r =
             parse(r#"{"model":"m","stream":true,"stream_options":{"include_usage":false}}"#);
         assert!(!OpenAiChat.request_stream_usage(&mut r));
