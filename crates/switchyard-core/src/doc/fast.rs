@@ -222,10 +222,11 @@ impl Reader<'_> {
                 return Some(Node::Uint(n));
             }
             // As serde_json: a negative integer an `i64` holds (not `-0`).
-            if fits && n != 0 {
-                if let Some(v) = 0i64.checked_sub_unsigned(n) {
-                    return Some(Node::Int(v));
-                }
+            if fits
+                && n != 0
+                && let Some(v) = 0i64.checked_sub_unsigned(n)
+            {
+                return Some(Node::Int(v));
             }
         }
         // A float, `-0`, or an integer past 64 bits: serde_json's reading.

@@ -4,11 +4,11 @@ use super::*;
 /// error; and where the quick reader answers, node for node what serde_json
 /// reads.
 fn same_as_value(input: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(input) {
-        if let Some(quick) = fast::read(text) {
-            let slow = by_serde(text).map_err(|e| e.to_string());
-            assert_eq!(Ok(quick), slow, "{text}");
-        }
+    if let Ok(text) = std::str::from_utf8(input)
+        && let Some(quick) = fast::read(text)
+    {
+        let slow = by_serde(text).map_err(|e| e.to_string());
+        assert_eq!(Ok(quick), slow, "{text}");
     }
     let ours = Doc::parse(Bytes::copy_from_slice(input));
     let theirs = serde_json::from_slice::<Value>(input);
