@@ -207,3 +207,29 @@ fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
         ]
     })
 }
+
+#[test]
+fn a_control_character_anywhere_in_a_long_string_is_refused() {
+    let text = "x".repeat(200);
+    for at in [0, 1, 63, 64, 65, 127, 128, 199] {
+        let mut s = text.clone().into_bytes();
+        s[at] = b'\t';
+        let body = [b"\"".as_slice(), &s, b"\""].concat();
+        assert!(fast::read(std::str::from_utf8(&body).expect("UTF-8")).is_none());
+        same_as_value(&body);
+    }
+    assert!(fast::read(&format!("\"{text}\"")).is_some());
+}
+
+#[test]
+fn strings_of_every_length_around_the_short_look() {
+    for n in 0..48 {
+        let text = format!(r#"["{0}","{0}\n{0}","{0}"#, "a".repeat(n));
+        // Unterminated: serde_json's error.
+        assert!(fast::read(&text).is_none());
+        same_as_value(text.as_bytes());
+        let text = format!("{text}\"]");
+        assert!(fast::read(&text).is_some(), "{text}");
+        same_as_value(text.as_bytes());
+    }
+}
