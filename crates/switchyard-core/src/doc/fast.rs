@@ -265,5 +265,5 @@ fn find_quote_or_escape(bytes: &[u8]) -> Option<usize> {
 fn has_control(bytes: &[u8]) -> bool {
     let mut chunks = bytes.chunks_exact(64);
     let least = |c: &[u8]| c.iter().fold(u8::MAX, |m, &b| m.min(b));
-    (&mut chunks).any(|c| least(c) < 0x20) || least(chunks.remainder()) < 0x20
+    chunks.any(|c| least(c) < 0x20) || least(chunks.remainder()) < 0x20
 }
