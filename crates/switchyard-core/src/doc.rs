@@ -179,13 +179,7 @@ impl Doc {
 
 /// `text` read by serde_json: the root, the nodes and the decoded strings.
 fn by_serde(text: &str) -> serde_json::Result<(Node, Vec<Node>, String)> {
-    let mut b = Builder {
-        base: text.as_ptr() as usize,
-        end: text.as_ptr() as usize + text.len(),
-        decoded: String::new(),
-        nodes: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut b = Builder::new(text.as_bytes());
     let mut de = serde_json::Deserializer::from_str(text);
     let root = (&mut b).deserialize(&mut de)?;
     de.end()?;
@@ -204,13 +198,7 @@ impl AsRef<[u8]> for Shared {
 /// serde_json's error for a body that is not UTF-8, with its position (the
 /// same reader as the `Value` path, reading bytes).
 fn not_utf8(body: &[u8]) -> serde_json::Error {
-    let mut b = Builder {
-        base: 0,
-        end: 0,
-        decoded: String::new(),
-        nodes: Vec::new(),
-        stack: Vec::new(),
-    };
+    let mut b = Builder::new(body);
     let mut de = serde_json::Deserializer::from_slice(body);
     match (&mut b).deserialize(&mut de).and_then(|_| de.end()) {
         Err(e) => e,
@@ -219,14 +207,26 @@ fn not_utf8(body: &[u8]) -> serde_json::Error {
     }
 }
 
-/// Builds a [`Doc`] with serde_json: each container's children are
-/// gathered on `stack` and moved to `nodes` side by side when it ends.
+/// Builds a [`Doc`] with serde_json (see [`gather`]).
 struct Builder {
     base: usize,
     end: usize,
     decoded: String,
     nodes: Vec<Node>,
     stack: Vec<Node>,
+}
+
+/// Moves a container's children, gathered on `stack` since `mark`, to
+/// `nodes` side by side; where they begin and how many there are (`None`
+/// past `u32`, which a body of at most 4 GiB does not reach). Both readers
+/// build a container this way.
+fn gather(nodes: &mut Vec<Node>, stack: &mut Vec<Node>, mark: usize) -> Option<(u32, u32)> {
+    let children = stack.get(mark..)?;
+    let first = u32::try_from(nodes.len()).ok()?;
+    let len = u32::try_from(children.len()).ok()?;
+    nodes.extend_from_slice(children);
+    stack.truncate(mark);
+    Some((first, len))
 }
 
 /// A length or an offset as a node keeps it: the body is at most 4 GiB,
@@ -236,6 +236,18 @@ fn small<E: serde::de::Error>(n: usize) -> Result<u32, E> {
 }
 
 impl Builder {
+    /// A builder whose strings borrowed from `text` are kept as ranges of it.
+    fn new(text: &[u8]) -> Builder {
+        let base = text.as_ptr() as usize;
+        Builder {
+            base,
+            end: base + text.len(),
+            decoded: String::new(),
+            nodes: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
     fn borrowed<E: serde::de::Error>(&mut self, s: &str) -> Result<Node, E> {
         let at = s.as_ptr() as usize;
         if at >= self.base && at + s.len() <= self.end {
@@ -260,10 +272,8 @@ impl Builder {
     /// Moves the children gathered since `mark` to `nodes`; where they
     /// begin and how many there are.
     fn close<E: serde::de::Error>(&mut self, mark: usize) -> Result<(u32, u32), E> {
-        let first = small(self.nodes.len())?;
-        let len = small(self.stack.len() - mark)?;
-        self.nodes.extend(self.stack.drain(mark..));
-        Ok((first, len))
+        gather(&mut self.nodes, &mut self.stack, mark)
+            .ok_or_else(|| E::custom("a JSON body past 4 GiB"))
     }
 }
 

@@ -76,14 +76,8 @@ impl Reader<'_> {
         })
     }
 
-    /// Moves the children gathered since `mark` to `nodes`.
     fn close(&mut self, mark: usize) -> Option<(u32, u32)> {
-        let first = u32::try_from(self.nodes.len()).ok()?;
-        let children = self.stack.get(mark..)?;
-        let len = u32::try_from(children.len()).ok()?;
-        self.nodes.extend_from_slice(children);
-        self.stack.truncate(mark);
-        Some((first, len))
+        super::gather(&mut self.nodes, &mut self.stack, mark)
     }
 
     fn array(&mut self, depth: usize) -> Option<Node> {
