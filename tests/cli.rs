@@ -9,10 +9,8 @@ mod common;
 use common::{Gateway, client, run_binary, temp_dir};
 use serde_json::{Value, json};
 
-fn write(config: &str) -> String {
-    let path = temp_dir("cli").join("c.toml");
-    std::fs::write(&path, config).unwrap();
-    path.to_string_lossy().into_owned()
+fn write(config: &str) -> common::TempFile {
+    common::temp_file("cli", "c.toml", config)
 }
 
 #[test]

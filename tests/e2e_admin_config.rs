@@ -774,7 +774,7 @@ impl Drop for NoFile {
 }
 
 fn start_without_file(upstream: &str) -> NoFile {
-    start_in(&common::temp_dir("nofile"), upstream)
+    start_in(&common::temp_dir("nofile").keep(), upstream)
 }
 
 /// Starts the binary in `dir` without `--config`.

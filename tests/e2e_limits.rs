@@ -8,7 +8,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use switchyard_testkit::FakeUpstream;
 struct Redis {
     child: Child,
     port: u16,
-    _dir: PathBuf,
+    _dir: common::TempDir,
 }
 
 impl Redis {

@@ -24,10 +24,8 @@ models = ["gemini-*", "claude-*"]
     )
 }
 
-fn credentials(json: &str) -> String {
-    let path = temp_dir("creds").join("credentials.json");
-    std::fs::write(&path, json).unwrap();
-    path.display().to_string()
+fn credentials(json: &str) -> common::TempFile {
+    common::temp_file("creds", "credentials.json", json)
 }
 
 async fn chat(gw: &Gateway, model: &str, stream: bool) -> reqwest::Response {

@@ -55,6 +55,8 @@ struct Running {
     child: Child,
     stdout: mpsc::Receiver<String>,
     stderr: mpsc::Receiver<String>,
+    /// The config file it was started with, when it is the test's own.
+    _config: Option<common::TempFile>,
 }
 
 impl Running {
@@ -78,6 +80,7 @@ impl Running {
             child,
             stdout,
             stderr,
+            _config: None,
         }
     }
 
@@ -136,16 +139,16 @@ fn kill(gw: &mut Gateway) -> (String, String) {
 
 /// A new gateway process on `port` with `config` and the same keys.
 fn start_again(port: &str, config: &str) -> Running {
-    let path = common::temp_dir("restart").join("switchyard.toml");
-    std::fs::write(&path, config).unwrap();
-    let path = path.display().to_string();
-    Running::spawn(
-        &["--config", &path, "--port", port, "--bind", "127.0.0.1"],
+    let file = common::temp_file("restart", "switchyard.toml", config);
+    let mut running = Running::spawn(
+        &["--config", &file, "--port", port, "--bind", "127.0.0.1"],
         &[
             ("TEST_ADMIN_KEY", ADMIN_KEY),
             ("TEST_CLIENT_KEY", CLIENT_KEY),
         ],
-    )
+    );
+    running._config = Some(file);
+    running
 }
 
 /// The one process whose command line starts with `args`.

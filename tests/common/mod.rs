@@ -3,7 +3,7 @@
 #![allow(dead_code, reason = "each test binary uses part of the harness")]
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -15,8 +15,48 @@ pub struct Gateway {
     dir: PathBuf,
 }
 
+/// A fresh temporary directory for one test, removed with all it holds when
+/// dropped (bind it to a name: a temporary one is gone at the end of its
+/// statement).
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// The path, no longer removed on drop (for a holder that removes it itself).
+    pub fn keep(mut self) -> PathBuf {
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for TempDir {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
 /// A fresh temporary directory for one test.
-pub fn temp_dir(tag: &str) -> PathBuf {
+pub fn temp_dir(tag: &str) -> TempDir {
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
         "switchyard-test-{}-{}-{tag}",
@@ -24,7 +64,39 @@ pub fn temp_dir(tag: &str) -> PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir
+    TempDir(dir)
+}
+
+/// A file written in a directory of its own, both removed when dropped; it
+/// reads as its path.
+pub struct TempFile {
+    _dir: TempDir,
+    path: String,
+}
+
+impl std::ops::Deref for TempFile {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.path
+    }
+}
+
+impl std::fmt::Display for TempFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+
+/// `contents` written to `name` in a fresh temporary directory.
+pub fn temp_file(tag: &str, name: &str, contents: &str) -> TempFile {
+    let dir = temp_dir(tag);
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write temp file");
+    TempFile {
+        path: path.display().to_string(),
+        _dir: dir,
+    }
 }
 
 impl Gateway {
@@ -35,7 +107,7 @@ impl Gateway {
 
     /// Like [`start`](Self::start), with extra environment variables.
     pub fn start_with_env(config: &str, env: &[(&str, &str)]) -> Gateway {
-        let dir = temp_dir("gw");
+        let dir = temp_dir("gw").keep();
         let path = dir.join("switchyard.toml");
         std::fs::write(&path, config).expect("write config");
         let log = std::fs::File::create(dir.join("gateway.log")).expect("log file");
