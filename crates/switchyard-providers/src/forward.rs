@@ -36,7 +36,9 @@ pub(crate) fn upstream_headers(
     extra: &[(HeaderName, HeaderValue)],
     has_body: bool,
 ) -> HeaderMap {
-    let mut headers = HeaderMap::with_capacity(3 + extra.len());
+    // Room for what is added later too (`host`, `user-agent`, and the
+    // `content-length` hyper writes into the map): no regrowth on the way.
+    let mut headers = HeaderMap::with_capacity(6 + extra.len());
     if has_body {
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     }
