@@ -1,8 +1,4 @@
 //! The binary's configuration handling: precedence, validation, env references, --check.
-#![expect(
-    clippy::unwrap_used,
-    reason = "a test fails loudly on unexpected errors"
-)]
 
 mod common;
 
