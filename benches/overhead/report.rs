@@ -34,6 +34,15 @@ pub fn cpu_sat(t: &Target, c: usize) -> Option<f64> {
     mean(t.figures.throughput.get(&c)?.iter().filter_map(|(_, c)| *c))
 }
 
+/// Gateway CPU µs per request of each round at concurrency `c`.
+pub fn cpu_rounds(t: &Target, c: usize) -> Vec<f64> {
+    t.figures
+        .throughput
+        .get(&c)
+        .map(|v| v.iter().filter_map(|(_, c)| *c).collect())
+        .unwrap_or_default()
+}
+
 /// Gateway CPU µs per request in the fixed-rate run.
 pub fn cpu_rate(t: &Target) -> Option<f64> {
     let f = &t.figures;
@@ -127,6 +136,15 @@ pub fn table(
         row(&mut tab, &format!("c={c}: gateway CPU µs/req"), &|t| {
             cpu_sat(t, c).map(|v| format!("{v:.1}"))
         });
+        // The spread over rounds: how far this run's own noise goes.
+        if targets.iter().any(|t| cpu_rounds(t, c).len() > 1) {
+            row(&mut tab, &format!("c={c}: CPU, rounds min-max"), &|t| {
+                let r = cpu_rounds(t, c);
+                let min = r.iter().copied().reduce(f64::min)?;
+                let max = r.iter().copied().reduce(f64::max)?;
+                Some(format!("{min:.1}-{max:.1}"))
+            });
+        }
     }
     section(
         &mut tab,
@@ -447,6 +465,10 @@ fn target_json(t: &Target, levels: &[usize]) -> Value {
                     "rps": rps(t, c).map(f64::round),
                     "rps_rounds": rounds,
                     "cpu_us_per_req": cpu_sat(t, c).map(|v| (v * 10.0).round() / 10.0),
+                    "cpu_us_per_req_rounds": cpu_rounds(t, c)
+                        .iter()
+                        .map(|v| (v * 10.0).round() / 10.0)
+                        .collect::<Vec<_>>(),
                 }),
             )
         })
