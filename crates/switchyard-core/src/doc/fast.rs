@@ -76,59 +76,58 @@ impl Reader<'_> {
         })
     }
 
-    fn close(&mut self, mark: usize) -> Option<(u32, u32)> {
-        super::gather(&mut self.nodes, &mut self.stack, mark)
-    }
-
     fn array(&mut self, depth: usize) -> Option<Node> {
-        let mark = self.stack.len();
-        self.space();
-        if self.bytes.get(self.pos) == Some(&b']') {
-            self.pos += 1;
-        } else {
-            loop {
-                let v = self.value(depth)?;
-                self.stack.push(v);
-                match self.next()? {
-                    b',' => {}
-                    b']' => break,
-                    _ => return None,
-                }
-            }
-        }
-        let (first, len) = self.close(mark)?;
+        let (first, len) = self.sequence(b']', |r| {
+            let v = r.value(depth)?;
+            r.stack.push(v);
+            Some(())
+        })?;
         Some(Node::Array { first, len })
     }
 
     fn object(&mut self, depth: usize) -> Option<Node> {
-        let mark = self.stack.len();
-        self.space();
-        if self.bytes.get(self.pos) == Some(&b'}') {
-            self.pos += 1;
-        } else {
-            loop {
-                if self.next()? != b'"' {
-                    return None;
-                }
-                let key = self.string()?;
-                if self.next()? != b':' {
-                    return None;
-                }
-                let v = self.value(depth)?;
-                self.stack.push(key);
-                self.stack.push(v);
-                match self.next()? {
-                    b',' => {}
-                    b'}' => break,
-                    _ => return None,
-                }
+        let (first, len) = self.sequence(b'}', |r| {
+            if r.next()? != b'"' {
+                return None;
             }
-        }
-        let (first, len) = self.close(mark)?;
+            let key = r.string()?;
+            if r.next()? != b':' {
+                return None;
+            }
+            let v = r.value(depth)?;
+            r.stack.push(key);
+            r.stack.push(v);
+            Some(())
+        })?;
         Some(Node::Object {
             first,
             len: len / 2,
         })
+    }
+
+    /// The items of an array or object whose opening bracket was just read,
+    /// each pushed by `item`, separated by commas up to `close`: gathered
+    /// into the nodes as one container's (its first node and node count).
+    fn sequence(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<(u32, u32)> {
+        let mark = self.stack.len();
+        self.space();
+        if self.bytes.get(self.pos) == Some(&close) {
+            self.pos += 1;
+        } else {
+            loop {
+                item(self)?;
+                match self.next()? {
+                    b',' => {}
+                    c if c == close => break,
+                    _ => return None,
+                }
+            }
+        }
+        super::gather(&mut self.nodes, &mut self.stack, mark)
     }
 
     /// A string whose opening quote was just read.
