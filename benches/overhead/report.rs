@@ -31,7 +31,7 @@ pub fn rps(t: &Target, c: usize) -> Option<f64> {
 
 /// Mean gateway CPU µs per request over rounds at concurrency `c`.
 pub fn cpu_sat(t: &Target, c: usize) -> Option<f64> {
-    mean(t.figures.throughput.get(&c)?.iter().filter_map(|(_, c)| *c))
+    mean(cpu_rounds(t, c).into_iter())
 }
 
 /// Gateway CPU µs per request of each round at concurrency `c`.
